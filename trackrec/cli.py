@@ -1,0 +1,59 @@
+"""The ``trackrec`` command: one subcommand per workflow stage.
+
+Each stage family keeps its subcommands in a ``command`` module next to its code, with a
+``register(subparsers)`` function that adds the parsers and sets ``handler`` to a function
+taking the parsed arguments. This module only assembles them and turns
+:class:`~trackrec.errors.TrackrecError` and missing files into one-line errors with exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from trackrec import __version__
+from trackrec.errors import TrackrecError
+
+_COMMAND_MODULES = (
+    "trackrec.simulate.command",
+    "trackrec.io.command",
+    "trackrec.tracking.command",
+    "trackrec.metrics.command",
+    "trackrec.report.command",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trackrec",
+        description="Reconstruct charged-particle tracks in TrackML-format events.",
+    )
+    parser.add_argument("--version", action="version", version=f"trackrec {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"trackrec {args.command}"
+    try:
+        status = args.handler(args)
+    except TrackrecError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"{prog}: error: {err.filename}: no such file", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Input and output: TrackML files, Parquet hit tables, atomic writes."""

@@ -1,0 +1,40 @@
+"""Atomic output: write to a temporary name beside the target, rename on success.
+
+A failed or interrupted stage therefore never leaves a partial output file behind, which is
+what both users and Snakemake's incomplete-output checks rely on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it to ``path`` on success.
+
+    The folder is created if needed. On any exception the temporary file is removed and
+    ``path`` is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths: list[str | Path]) -> Iterator[list[Path]]:
+    """Like :func:`atomic_output` for several files that appear together or not at all."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_output(p)) for p in paths]
