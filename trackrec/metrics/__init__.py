@@ -1,1 +1,13 @@
-"""metrics stage family."""
+"""Metrics: the exact TrackML score, per-event tracking and edge metrics, resolutions.
+
+Everything here is a pure function of pandas frames / numpy arrays, so it can be tested and
+used without files; :mod:`trackrec.metrics.command` adds ``trackrec score`` and
+``trackrec evaluate`` on top.
+"""
+
+from __future__ import annotations
+
+from trackrec.metrics.score import score_event
+from trackrec.metrics.tracking import efficiency_counts, parse_count_key, track_metrics
+
+__all__ = ["efficiency_counts", "parse_count_key", "score_event", "track_metrics"]

@@ -1,0 +1,315 @@
+"""Per-event tracking metrics: efficiencies, fake and duplicate rates, efficiency counts.
+
+Definitions follow the learned-clustering literature (gnn_tracking, Exa.TrkX). Terms used
+throughout:
+
+* a **track** is a group of hits sharing a ``track_id`` in the tracks table, with at least
+  ``min_track_hits`` hits; smaller groups are dropped before every track metric and their hits
+  count as unassigned (the official ``trackml_score`` alone scores the tracks as given, so it
+  equals ``trackrec score`` on the same file);
+* a **particle's hits** are all its hits in the hits table (the whole event), whatever the
+  tracks cover;
+* a track's **majority particle** is the non-noise particle with the most hits in the track
+  (ties: the smallest ``particle_id``; noise hits count toward the track's size but are never
+  its majority particle); a track of noise only has none;
+* a track is **double-majority (DM) matched** to its majority particle when more than 50% of
+  the track's hits are from the particle and more than 50% of the particle's hits are in the
+  track; **perfectly matched** when the track holds all of the particle's hits and nothing
+  else; **LHC matched** when at least 75% of the track's hits are from the particle;
+* the **particles of interest** at threshold ``t`` are the rows of the particles table that
+  are ``reconstructable`` (>= 3 hits on distinct layers), have ``|eta| < max_abs_eta`` and
+  ``pt > t`` (GeV).
+
+Ratios with an empty denominator are NaN (written to JSON as ``null``): "no particles of
+interest" is a different statement from "none of them was found".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trackrec.errors import TrackrecError
+from trackrec.metrics.score import check_submission, score_event, track_particle_pairs
+
+DEFAULT_PT_THRESHOLDS = (0.0, 0.5, 0.9, 1.5)
+PT_BIN_EDGES = (0.0, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, math.inf)
+ETA_BIN_EDGES = tuple(np.round(np.arange(-4.0, 4.0 + 0.25, 0.5), 6).tolist())
+ETA_BINS_MIN_PT = 0.9
+COUNT_KINDS = ("particles", "dm", "perfect")
+
+HITS_TRUTH_COLUMNS = ("hit_id", "particle_id")
+PARTICLE_COLUMNS = ("particle_id", "pt", "eta", "reconstructable")
+
+
+@dataclass(frozen=True)
+class TrackMatching:
+    """Each kept track's size and majority particle, with the matching flags.
+
+    All arrays have one entry per track (tracks of at least ``min_track_hits`` hits).
+    ``majority_particle`` is 0 for a track of noise only.
+    """
+
+    track_id: np.ndarray
+    size: np.ndarray
+    majority_particle: np.ndarray
+    majority_hits: np.ndarray
+    majority_particle_size: np.ndarray
+
+    @property
+    def double_majority(self) -> np.ndarray:
+        return (
+            (self.majority_particle != 0)
+            & (2 * self.majority_hits > self.size)
+            & (2 * self.majority_hits > self.majority_particle_size)
+        )
+
+    @property
+    def perfect(self) -> np.ndarray:
+        return (
+            (self.majority_particle != 0)
+            & (self.majority_hits == self.size)
+            & (self.majority_hits == self.majority_particle_size)
+        )
+
+    @property
+    def lhc(self) -> np.ndarray:
+        return (self.majority_particle != 0) & (4 * self.majority_hits >= 3 * self.size)
+
+
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str, why: str = "") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TrackrecError(f"{what} lacks column(s) {', '.join(missing)}{why}")
+
+
+def check_hits(hits: pd.DataFrame, *, need_weight: bool = True) -> None:
+    """Raise :class:`TrackrecError` unless ``hits`` has unique ids and the truth columns."""
+    columns = HITS_TRUTH_COLUMNS + (("weight",) if need_weight else ())
+    _check_columns(hits, columns, "hits table", " (metrics need truth)")
+    if hits["hit_id"].duplicated().any():
+        first = hits["hit_id"][hits["hit_id"].duplicated()].iloc[0]
+        raise TrackrecError(f"hits table has hit_id {first} more than once")
+
+
+def check_particles(particles: pd.DataFrame) -> None:
+    """Raise :class:`TrackrecError` unless ``particles`` has unique ids and kinematics."""
+    _check_columns(particles, PARTICLE_COLUMNS, "particles table")
+    if particles["particle_id"].duplicated().any():
+        first = particles["particle_id"][particles["particle_id"].duplicated()].iloc[0]
+        raise TrackrecError(f"particles table has particle_id {first} more than once")
+
+
+def match_tracks(hits: pd.DataFrame, tracks: pd.DataFrame, *, min_track_hits: int = 3) -> TrackMatching:
+    """Find each track's majority particle and the counts that the matching criteria need.
+
+    ``tracks`` (hit_id, track_id) must name each hit at most once and only hits of ``hits``.
+    """
+    check_submission(hits, tracks, name="tracks table", truth_name="hits table")
+    sizes = tracks["track_id"].value_counts(sort=False)
+    kept = tracks[tracks["track_id"].isin(sizes.index[sizes.to_numpy() >= min_track_hits])]
+    track_codes, track_ids = pd.factorize(kept["track_id"].to_numpy(), sort=True)
+    track = np.full(len(hits), -1, dtype=np.int64)
+    track[pd.Index(hits["hit_id"].to_numpy()).get_indexer(kept["hit_id"].to_numpy())] = track_codes
+    pairs = track_particle_pairs(track, hits["particle_id"].to_numpy())
+
+    n_tracks = len(track_ids)
+    size = np.bincount(track[track >= 0], minlength=n_tracks)
+    majority_particle = np.zeros(n_tracks, dtype=np.int64)
+    majority_hits = np.zeros(n_tracks, dtype=np.int64)
+    majority_particle_size = np.zeros(n_tracks, dtype=np.int64)
+    real = pairs.particle_id != 0
+    ptrack, ppid, pshared, psize = (
+        pairs.track[real], pairs.particle_id[real], pairs.n_shared[real], pairs.particle_size[real]
+    )
+    # Sort by track, then most shared hits first, then smallest particle id; keep the first.
+    order = np.lexsort((ppid, -pshared, ptrack))
+    first = order[np.r_[True, ptrack[order][1:] != ptrack[order][:-1]]] if len(order) else order
+    majority_particle[ptrack[first]] = ppid[first]
+    majority_hits[ptrack[first]] = pshared[first]
+    majority_particle_size[ptrack[first]] = psize[first]
+    return TrackMatching(
+        track_id=np.asarray(track_ids),
+        size=size,
+        majority_particle=majority_particle,
+        majority_hits=majority_hits,
+        majority_particle_size=majority_particle_size,
+    )
+
+
+def _of_interest(particles: pd.DataFrame, pt_min: float, max_abs_eta: float) -> np.ndarray:
+    return (
+        particles["reconstructable"].to_numpy(dtype=bool)
+        & (np.abs(particles["eta"].to_numpy(dtype=np.float64)) < max_abs_eta)
+        & (particles["pt"].to_numpy(dtype=np.float64) > pt_min)
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator) / float(denominator) if denominator > 0 else math.nan
+
+
+def particle_match_flags(particles: pd.DataFrame, matching: TrackMatching) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``particles``: (matched by a DM track, matched by a perfect track)."""
+    ids = particles["particle_id"].to_numpy()
+    dm = np.isin(ids, matching.majority_particle[matching.double_majority])
+    perfect = np.isin(ids, matching.majority_particle[matching.perfect])
+    return dm, perfect
+
+
+def track_metrics(
+    hits: pd.DataFrame,
+    particles: pd.DataFrame,
+    tracks: pd.DataFrame,
+    *,
+    pt_thresholds: Sequence[float] = DEFAULT_PT_THRESHOLDS,
+    max_abs_eta: float = 4.0,
+    min_track_hits: int = 3,
+) -> dict[str, float]:
+    """Flat per-event tracking metrics with stable keys (see the module docstring for terms).
+
+    For each threshold ``t`` in ``pt_thresholds`` (key suffix ``pt{t:g}``, e.g. ``pt0.9``):
+
+    ``n_particles_pt{t}``
+        number of particles of interest.
+    ``eff_perfect_pt{t}``
+        fraction of particles of interest perfectly matched by some track.
+    ``eff_dm_pt{t}``
+        fraction of particles of interest DM-matched by some track.
+    ``eff_lhc_pt{t}``
+        LHC-style efficiency (a track purity): among the tracks that are LHC matched to a
+        particle of interest or are not LHC matched at all, the fraction LHC matched. Tracks
+        LHC matched to a particle outside the selection (e.g. below ``t``) are left out of
+        both counts, so raising ``t`` does not punish correct low-pT tracks.
+    ``fake_rate_pt{t}``
+        among the tracks DM-matched to a particle of interest or not DM-matched at all, the
+        fraction not DM-matched. Unmatched tracks cannot be assigned a pT, so they count at
+        every threshold (the same convention as ``eff_lhc``).
+    ``duplicate_rate_pt{t}``
+        ``(n_matched_tracks - n_matched_particles) / n_matched_tracks`` over the tracks
+        DM-matched to particles of interest. A particle can hold more than half of its hits in
+        only one of a set of disjoint tracks, so for a valid tracks table (each hit at most
+        once) this is 0 by construction; the key stays for comparability with other tools.
+
+    Plus ``trackml_score`` (official score of the tracks as given, short tracks included),
+    ``n_tracks`` (tracks with at least ``min_track_hits`` hits), ``n_hits`` and
+    ``n_noise_hits`` (rows of ``hits`` and those with ``particle_id == 0``).
+    Empty denominators give NaN. Raises :class:`~trackrec.errors.TrackrecError` for a
+    tracks table naming a hit twice or a hit not in ``hits``, or missing columns.
+    """
+    check_hits(hits)
+    check_particles(particles)
+    submission = tracks[["hit_id", "track_id"]]
+    matching = match_tracks(hits, submission, min_track_hits=min_track_hits)
+    metrics: dict[str, float] = {
+        "trackml_score": score_event(hits[["hit_id", "particle_id", "weight"]], submission),
+        "n_tracks": float(len(matching.track_id)),
+        "n_hits": float(len(hits)),
+        "n_noise_hits": float((hits["particle_id"].to_numpy() == 0).sum()),
+    }
+    dm_particle, perfect_particle = particle_match_flags(particles, matching)
+    dm_track, lhc_track = matching.double_majority, matching.lhc
+    # Row of the particles table for each track's majority particle (-1: noise or unknown).
+    majority_row = pd.Index(particles["particle_id"].to_numpy()).get_indexer(matching.majority_particle)
+    for threshold in pt_thresholds:
+        suffix = f"pt{threshold:g}"
+        interest = _of_interest(particles, threshold, max_abs_eta)
+        majority_of_interest = np.append(interest, False)[majority_row]  # row -1 -> False
+        n_particles = int(interest.sum())
+        matched_tracks = dm_track & majority_of_interest
+        n_matched_tracks = int(matched_tracks.sum())
+        n_matched_particles = len(np.unique(matching.majority_particle[matched_tracks]))
+        lhc_good = int((lhc_track & majority_of_interest).sum())
+        n_fake = int((~dm_track).sum())
+        metrics.update(
+            {
+                f"n_particles_{suffix}": float(n_particles),
+                f"eff_perfect_{suffix}": _ratio((perfect_particle & interest).sum(), n_particles),
+                f"eff_dm_{suffix}": _ratio((dm_particle & interest).sum(), n_particles),
+                f"eff_lhc_{suffix}": _ratio(lhc_good, lhc_good + int((~lhc_track).sum())),
+                f"fake_rate_{suffix}": _ratio(n_fake, n_fake + n_matched_tracks),
+                f"duplicate_rate_{suffix}": _ratio(
+                    n_matched_tracks - n_matched_particles, n_matched_tracks
+                ),
+            }
+        )
+    return metrics
+
+
+def count_key(variable: str, lo: float, hi: float, kind: str) -> str:
+    """The key ``count_{variable}_{lo:g}_{hi:g}_{kind}`` (infinity written ``inf``)."""
+    return f"count_{variable}_{lo:g}_{hi:g}_{kind}"
+
+
+def parse_count_key(key: str) -> tuple[str, float, float, str] | None:
+    """``(variable, lo, hi, kind)`` from a :func:`count_key` key; None for any other key.
+
+    >>> parse_count_key("count_eta_-4_-3.5_dm")
+    ('eta', -4.0, -3.5, 'dm')
+    """
+    parts = key.split("_")
+    if len(parts) != 5 or parts[0] != "count" or parts[4] not in COUNT_KINDS:
+        return None
+    try:
+        lo, hi = float(parts[2]), float(parts[3])
+    except ValueError:
+        return None
+    return parts[1], lo, hi, parts[4]
+
+
+def _binned_counts(
+    values: np.ndarray, edges: Sequence[float], flags: dict[str, np.ndarray], variable: str
+) -> dict[str, float]:
+    edges_array = np.asarray(edges, dtype=np.float64)
+    # Bins are [lo, hi); values outside every bin get index -1 or len(edges) - 1.
+    bin_index = np.searchsorted(edges_array, values, side="right") - 1
+    inside = (bin_index >= 0) & (bin_index < len(edges_array) - 1)
+    counts: dict[str, float] = {}
+    for kind, mask in flags.items():
+        per_bin = np.bincount(bin_index[inside & mask], minlength=len(edges_array) - 1)
+        for i, (lo, hi) in enumerate(zip(edges_array[:-1], edges_array[1:])):
+            counts[count_key(variable, lo, hi, kind)] = float(per_bin[i])
+    return counts
+
+
+def efficiency_counts(
+    hits: pd.DataFrame,
+    particles: pd.DataFrame,
+    tracks: pd.DataFrame,
+    *,
+    max_abs_eta: float = 4.0,
+    min_track_hits: int = 3,
+    pt_edges: Sequence[float] = PT_BIN_EDGES,
+    eta_edges: Sequence[float] = ETA_BIN_EDGES,
+    eta_min_pt: float = ETA_BINS_MIN_PT,
+) -> dict[str, float]:
+    """Counts for efficiency-vs-pT and vs-eta plots, summable over events.
+
+    pT bins (``pt_edges``, [lo, hi)) hold the reconstructable particles with
+    ``|eta| < max_abs_eta``; eta bins (``eta_edges``) hold the reconstructable particles with
+    ``pt > eta_min_pt``. For every bin three keys (see :func:`count_key`):
+    ``..._particles`` (particles in the bin), ``..._dm`` (of those, DM matched by a track) and
+    ``..._perfect`` (perfectly matched). Efficiency in a bin = summed ``dm`` or ``perfect``
+    over summed ``particles``; :func:`parse_count_key` recovers the bin from a key.
+    """
+    check_hits(hits, need_weight=False)
+    check_particles(particles)
+    matching = match_tracks(hits, tracks[["hit_id", "track_id"]], min_track_hits=min_track_hits)
+    dm, perfect = particle_match_flags(particles, matching)
+    reconstructable = particles["reconstructable"].to_numpy(dtype=bool)
+    pt = particles["pt"].to_numpy(dtype=np.float64)
+    eta = particles["eta"].to_numpy(dtype=np.float64)
+
+    in_eta = reconstructable & (np.abs(eta) < max_abs_eta)
+    counts = _binned_counts(pt, pt_edges, {"particles": in_eta, "dm": in_eta & dm, "perfect": in_eta & perfect}, "pt")
+    above_pt = reconstructable & (pt > eta_min_pt)
+    counts.update(
+        _binned_counts(
+            eta, eta_edges, {"particles": above_pt, "dm": above_pt & dm, "perfect": above_pt & perfect}, "eta"
+        )
+    )
+    return counts
