@@ -1,0 +1,198 @@
+"""The Parquet tables that trackrec writes: column names, Arrow types, units and meaning.
+
+Every table file carries two key-value metadata entries, ``trackrec.schema_version``
+(:data:`SCHEMA_VERSION`) and ``trackrec.table`` (the table name); readers refuse a file whose
+major version differs (:func:`trackrec.io.parquet.read_table`). A minor version bump adds
+optional columns only, so old readers keep working.
+
+Tables defined here:
+
+- ``hits``: one row per hit of an event, from ``trackrec ingest``. The ``cells``,
+  ``geometry`` and ``truth`` column groups are optional: present when the cells file, the
+  detectors file, or the truth and particles files were given.
+- ``particles``: one row per particle of a training event (empty, with the columns, for a
+  test event).
+- ``tracks``: the TrackML submission shape (hit_id, track_id), written by track builders
+  and read by the metrics.
+
+:func:`schema_markdown` renders these definitions as markdown tables for the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+"""Version of the table definitions; stored as ``trackrec.schema_version`` in each file."""
+
+METADATA_VERSION_KEY = "trackrec.schema_version"
+METADATA_TABLE_KEY = "trackrec.table"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: name, Arrow type, unit and meaning."""
+
+    name: str
+    type: pa.DataType
+    unit: str
+    description: str
+    group: str = "required"
+    """``required``, or the optional group the column belongs to (``cells`` ...)."""
+
+    @property
+    def required(self) -> bool:
+        return self.group == "required"
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(self.type.to_pandas_dtype())
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns of one table, in the order they are written."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [col.name for col in self.columns]
+
+    @property
+    def required_names(self) -> list[str]:
+        return [col.name for col in self.columns if col.required]
+
+    def group_names(self, group: str) -> list[str]:
+        return [col.name for col in self.columns if col.group == group]
+
+
+_F32 = pa.float32()
+_I64 = pa.int64()
+
+HITS = TableSchema(
+    "hits",
+    "One row per hit (``hits/<event>.parquet``), in the order of the TrackML hits file.",
+    (
+        Column("hit_id", _I64, "", "hit identifier, unique within the event"),
+        Column("x", _F32, "mm", "global hit position x"),
+        Column("y", _F32, "mm", "global hit position y"),
+        Column("z", _F32, "mm", "global hit position z (along the beam)"),
+        Column("r", _F32, "mm", "transverse radius sqrt(x² + y²)"),
+        Column("phi", _F32, "rad", "azimuth atan2(y, x), in [-π, π]"),
+        Column("eta", _F32, "", "pseudorapidity of the hit position seen from the origin, "
+               "asinh(z / r)"),
+        Column("volume_id", pa.int16(), "", "detector volume"),
+        Column("layer_id", pa.int16(), "", "layer within the volume"),
+        Column("module_id", pa.int32(), "", "module within the layer"),
+        # cells: per-hit cluster features from the cells file
+        Column("n_cells", pa.int32(), "", "number of cells (pixels/strips) of the hit's cluster",
+               "cells"),
+        Column("charge", _F32, "", "summed cell value (deposited charge/energy fraction)",
+               "cells"),
+        Column("extent_u", pa.int32(), "cells", "cluster extent along the module's u axis: "
+               "max(ch0) − min(ch0) + 1 (0 for a hit without cells)", "cells"),
+        Column("extent_v", pa.int32(), "cells", "cluster extent along the module's v axis: "
+               "max(ch1) − min(ch1) + 1 (0 for a hit without cells)", "cells"),
+        # geometry: the hit's module from detectors.csv
+        *(
+            Column(f"rot_{g}{l}", _F32, "", f"module rotation matrix element: global {g} "
+                   f"component of the local {l} axis", "geometry")
+            for g in "xyz" for l in "uvw"
+        ),
+        Column("pitch_u", _F32, "mm", "cell size along u", "geometry"),
+        Column("pitch_v", _F32, "mm", "cell size along v", "geometry"),
+        Column("thickness", _F32, "mm", "module thickness (module_t)", "geometry"),
+        # truth: from the truth and particles files (training events only)
+        Column("particle_id", _I64, "", "true particle; 0 for a noise hit", "truth"),
+        Column("weight", _F32, "", "TrackML score weight of the hit; 0 for noise", "truth"),
+        Column("tpx", _F32, "GeV", "true particle momentum x at the hit; NaN for noise", "truth"),
+        Column("tpy", _F32, "GeV", "true particle momentum y at the hit; NaN for noise", "truth"),
+        Column("tpz", _F32, "GeV", "true particle momentum z at the hit; NaN for noise", "truth"),
+        Column("tpt", _F32, "GeV", "true transverse momentum at the hit; NaN for noise", "truth"),
+        Column("teta", _F32, "", "pseudorapidity of the true momentum at the hit; NaN for noise",
+               "truth"),
+        Column("q", pa.int8(), "e", "particle charge; 0 for noise", "truth"),
+        Column("nhits", pa.int32(), "", "particle's number of hits (particles file); 0 for noise",
+               "truth"),
+        Column("vr", _F32, "mm", "particle production vertex radius; NaN for noise", "truth"),
+        Column("vz", _F32, "mm", "particle production vertex z; NaN for noise", "truth"),
+        Column("pt", _F32, "GeV", "particle transverse momentum at the vertex; NaN for noise",
+               "truth"),
+        Column("noise", pa.bool_(), "", "true for a noise hit (particle_id == 0)", "truth"),
+    ),
+)
+
+PARTICLES = TableSchema(
+    "particles",
+    "One row per particle (``particles/<event>.parquet``); empty for a test event.",
+    (
+        Column("particle_id", _I64, "", "particle identifier"),
+        Column("particle_type", pa.int32(), "", "PDG code (absent in some TrackML releases)",
+               "type"),
+        Column("vx", _F32, "mm", "production vertex x"),
+        Column("vy", _F32, "mm", "production vertex y"),
+        Column("vz", _F32, "mm", "production vertex z"),
+        Column("px", _F32, "GeV", "momentum x at the vertex"),
+        Column("py", _F32, "GeV", "momentum y at the vertex"),
+        Column("pz", _F32, "GeV", "momentum z at the vertex"),
+        Column("q", pa.int8(), "e", "charge"),
+        Column("nhits", pa.int32(), "", "number of hits (particles file)"),
+        Column("pt", _F32, "GeV", "transverse momentum sqrt(px² + py²)"),
+        Column("eta", _F32, "", "pseudorapidity of the momentum, asinh(pz / pt)"),
+        Column("vr", _F32, "mm", "vertex radius sqrt(vx² + vy²)"),
+        Column("n_layers", pa.int32(), "", "distinct (volume_id, layer_id) pairs among the "
+               "particle's hits in the truth file"),
+        Column("reconstructable", pa.bool_(), "", "n_layers ≥ 3"),
+    ),
+)
+
+TRACKS = TableSchema(
+    "tracks",
+    "Reconstructed tracks in the TrackML submission shape (``tracks/<method>/<event>.parquet``).",
+    (
+        Column("hit_id", _I64, "", "hit identifier"),
+        Column("track_id", _I64, "", "track the hit is assigned to"),
+    ),
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS)}
+
+
+def get_schema(table: str) -> TableSchema:
+    """The definition of ``table``; ``KeyError`` listing the known tables otherwise."""
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise KeyError(f"unknown table {table!r}; known tables: {', '.join(TABLES)}") from None
+
+
+def _type_name(t: pa.DataType) -> str:
+    return "bool" if t == pa.bool_() else str(t)
+
+
+def schema_markdown(tables: list[str] | None = None) -> str:
+    """The table definitions as markdown (one heading and one table per table)."""
+    out: list[str] = []
+    for name in tables or list(TABLES):
+        schema = get_schema(name)
+        out.append(f"#### `{schema.name}`\n\n{schema.description}\n")
+        out.append("| column | type | unit | group | meaning |")
+        out.append("|---|---|---|---|---|")
+        for col in schema.columns:
+            group = "" if col.required else col.group
+            out.append(f"| `{col.name}` | {_type_name(col.type)} | {col.unit} | {group} | "
+                       f"{col.description} |")
+        out.append("")
+    return "\n".join(out)
