@@ -1,1 +1,1 @@
-"""report stage family."""
+"""The aggregate report of a run: summary tables and plots from per-event metrics and benchmarks."""

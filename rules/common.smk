@@ -1,0 +1,90 @@
+# Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
+from trackrec.plan import (
+    cli_options,
+    make_plan,
+    trackml_detectors_file,
+    trackml_event_file,
+)
+
+RUN = f"{config['results']}/{config['run']}"
+SIMULATED = f"{RUN}/simulated"
+PLAN = make_plan(config["data"])
+TEST_EVENTS = PLAN.splits["test"]
+METHODS = config["tracking"]["methods"]
+
+
+wildcard_constraints:
+    event=r"event\d{9}",
+    method=r"[a-z0-9_]+",
+
+
+def benchmark_path(stage):
+    return f"{RUN}/benchmarks/{stage}/{{event}}.tsv"
+
+
+def log_path(stage):
+    return f"{RUN}/logs/{stage}/{{event}}.log"
+
+
+def get_raw_event(wildcards):
+    """The event's input files: simulated, or from data.trackml_dir (with detectors if known)."""
+    event = wildcards.event
+    if PLAN.source_of[event] == "simulate":
+        files = {p: f"{SIMULATED}/{event}-{p}.csv.gz" for p in ("hits", "cells", "particles", "truth")}
+        files["detectors"] = f"{SIMULATED}/detectors.csv.gz"
+        return files
+    data = config["data"]
+    files = {}
+    for part in ("hits", "cells", "particles", "truth"):
+        path = trackml_event_file(data["trackml_dir"], event, part)
+        if path is not None:
+            files[part] = str(path)
+    detectors = trackml_detectors_file(data)
+    if detectors is not None:
+        files["detectors"] = str(detectors)
+    return files
+
+
+def get_event_prefix(wildcards):
+    return get_raw_event(wildcards)["hits"].rsplit("-hits.csv", 1)[0]
+
+
+def get_ingest_options(wildcards):
+    detectors = get_raw_event(wildcards).get("detectors")
+    return f"--detectors {detectors}" if detectors else ""
+
+
+def get_simulate_options(wildcards):
+    sim = config["data"]["simulate"]
+    event_id = int(wildcards.event[len("event") :])
+    return f"--first-event-id {event_id} --pileup {sim['pileup']} --seed {sim['seed']}"
+
+
+def get_method_options(method):
+    def options(wildcards):
+        return cli_options(config["tracking"][method])
+
+    return options
+
+
+def get_metrics_options(wildcards):
+    return cli_options(config["metrics"])
+
+
+def get_metrics_files(wildcards):
+    return expand(f"{RUN}/metrics/{{method}}/{{event}}.json", method=METHODS, event=TEST_EVENTS)
+
+
+def get_benchmark_files(wildcards):
+    """Benchmarks of every per-event job the report summarises."""
+    files = expand(benchmark_path("ingest"), event=PLAN.events)
+    files += expand(benchmark_path("simulate_event"), event=PLAN.events_from("simulate"))
+    for method in METHODS:
+        files += expand(benchmark_path(f"track_{method}"), event=TEST_EVENTS)
+    files += expand(benchmark_path("evaluate"), event=[f"{m}/{e}" for m in METHODS for e in TEST_EVENTS])
+    return files
+
+
+def get_final_outputs(wildcards):
+    hits = expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
+    return hits + [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]

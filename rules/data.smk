@@ -1,0 +1,48 @@
+# Event data: simulation (data.source: simulate) and ingest into Parquet hit tables.
+
+
+rule simulate_detector:
+    output:
+        detectors=f"{SIMULATED}/detectors.csv.gz",
+    log:
+        f"{RUN}/logs/simulate_detector.log",
+    shell:
+        "trackrec simulate-detector --out {output.detectors} > {log} 2>&1"
+
+
+rule simulate_event:
+    input:
+        detectors=f"{SIMULATED}/detectors.csv.gz",
+    output:
+        hits=f"{SIMULATED}/{{event}}-hits.csv.gz",
+        cells=f"{SIMULATED}/{{event}}-cells.csv.gz",
+        particles=f"{SIMULATED}/{{event}}-particles.csv.gz",
+        truth=f"{SIMULATED}/{{event}}-truth.csv.gz",
+    params:
+        outdir=SIMULATED,
+        options=get_simulate_options,
+    log:
+        log_path("simulate_event"),
+    benchmark:
+        benchmark_path("simulate_event")
+    shell:
+        "trackrec simulate --out {params.outdir} --events 1 {params.options}"
+        " --detectors {input.detectors} > {log} 2>&1"
+
+
+rule ingest:
+    input:
+        unpack(get_raw_event),
+    output:
+        hits=f"{RUN}/hits/{{event}}.parquet",
+        particles=f"{RUN}/particles/{{event}}.parquet",
+    params:
+        prefix=get_event_prefix,
+        options=get_ingest_options,
+    log:
+        log_path("ingest"),
+    benchmark:
+        benchmark_path("ingest")
+    shell:
+        "trackrec ingest {params.prefix} --hits {output.hits} --particles {output.particles}"
+        " {params.options} > {log} 2>&1"

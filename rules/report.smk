@@ -1,0 +1,36 @@
+# The aggregate report of a run: summary.json/csv, report.html and its plots.
+
+
+rule report:
+    input:
+        metrics=get_metrics_files,
+        benchmarks=get_benchmark_files,
+    output:
+        summary_json=f"{RUN}/report/summary.json",
+        summary_csv=f"{RUN}/report/summary.csv",
+        html=f"{RUN}/report/report.html",
+        eff_pt=report(
+            f"{RUN}/report/efficiency_vs_pt.png",
+            caption="../workflow/report/efficiency_vs_pt.rst",
+            category="Tracking performance",
+        ),
+        eff_eta=report(
+            f"{RUN}/report/efficiency_vs_eta.png",
+            caption="../workflow/report/efficiency_vs_eta.rst",
+            category="Tracking performance",
+        ),
+        stages=report(
+            f"{RUN}/report/stages.png",
+            caption="../workflow/report/stages.rst",
+            category="Resources",
+        ),
+    params:
+        expected_events=TEST_EVENTS,
+    log:
+        f"{RUN}/logs/report.log",
+    shell:
+        "trackrec report --metrics {input.metrics} --benchmarks {input.benchmarks}"
+        " --expected-events {params.expected_events}"
+        " --summary-json {output.summary_json} --summary-csv {output.summary_csv}"
+        " --html {output.html} --plot-efficiency-pt {output.eff_pt}"
+        " --plot-efficiency-eta {output.eff_eta} --plot-stages {output.stages} > {log} 2>&1"

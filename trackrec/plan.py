@@ -1,0 +1,197 @@
+"""The run plan: which events a workflow run uses, where each comes from, and the split.
+
+Pure functions on the validated config (``config/config.yaml``), called by
+``rules/common.smk`` when Snakemake builds the job graph and tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trackrec.errors import TrackrecError
+
+SPLITS = ("train", "val", "test")
+_EVENT_RE = re.compile(r"^event(\d{9})$")
+_HITS_RE = re.compile(r"^(event\d{9})-hits\.csv(\.gz)?$")
+
+
+def event_name(event: int | str) -> str:
+    """``1000`` or ``"1000"`` or ``"event000001000"`` -> ``"event000001000"``."""
+    if isinstance(event, str) and _EVENT_RE.match(event):
+        return event
+    try:
+        number = int(event)
+    except ValueError:
+        raise TrackrecError(
+            f"not an event id: {event!r} (expected 1000 or 'event000001000')"
+        ) from None
+    if number < 0:
+        raise TrackrecError(f"not an event id: {event!r} (negative)")
+    return f"event{number:09d}"
+
+
+def event_number(event: str) -> int:
+    """``"event000001000"`` -> ``1000``."""
+    return int(event_name(event)[len("event") :])
+
+
+def discover_trackml_events(folder: str | Path) -> list[str]:
+    """Sorted event names with a hits file (``.csv`` or ``.csv.gz``) in ``folder``."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise TrackrecError(f"{path}: data.trackml_dir is not a folder")
+    events = sorted({m.group(1) for p in path.iterdir() if (m := _HITS_RE.match(p.name))})
+    if not events:
+        raise TrackrecError(
+            f"{path}: no TrackML events (event<id>-hits.csv[.gz]) in data.trackml_dir"
+        )
+    return events
+
+
+def trackml_event_file(folder: str | Path, event: str, part: str) -> Path | None:
+    """The path of one part of a TrackML event, ``.csv.gz`` or ``.csv``; None if absent."""
+    for suffix in (".csv.gz", ".csv"):
+        candidate = Path(folder) / f"{event}-{part}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def trackml_detectors_file(data: Mapping[str, Any]) -> Path | None:
+    """``data.detectors``, or ``detectors.csv[.gz]`` in ``data.trackml_dir`` when present."""
+    if data.get("detectors"):
+        return Path(data["detectors"])
+    for name in ("detectors.csv.gz", "detectors.csv"):
+        candidate = Path(data["trackml_dir"]) / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def split_events(events: list[str], split: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Assign events to train/val/test: explicit id lists, or fractions of ``events`` in order.
+
+    Fractions are turned into counts by largest remainders, so they always add up to at most
+    the number of events; explicit lists must name known events, and no event may be in two
+    splits.
+    """
+    result: dict[str, list[str]] = {}
+    fractions = {k: float(v) for k, v in split.items() if not isinstance(v, list)}
+    listed = {k: [event_name(e) for e in v] for k, v in split.items() if isinstance(v, list)}
+    known = set(events)
+    for name, chosen in listed.items():
+        unknown = sorted(set(chosen) - known)
+        if unknown:
+            raise TrackrecError(f"data.split.{name}: unknown events {', '.join(unknown)}")
+        result[name] = chosen
+    taken = {e for chosen in listed.values() for e in chosen}
+    remaining = [e for e in events if e not in taken]
+    if sum(fractions.values()) > 1 + 1e-9:
+        raise TrackrecError("data.split: fractions add up to more than 1")
+    counts = _largest_remainder_counts(fractions, len(remaining))
+    start = 0
+    for name in SPLITS:
+        if name in counts:
+            result[name] = remaining[start : start + counts[name]]
+            start += counts[name]
+    for name in SPLITS:
+        result.setdefault(name, [])
+    seen: dict[str, str] = {}
+    for name in SPLITS:
+        for event in result[name]:
+            if event in seen:
+                raise TrackrecError(f"data.split: {event} is in both {seen[event]} and {name}")
+            seen[event] = name
+    return result
+
+
+def _largest_remainder_counts(fractions: Mapping[str, float], n: int) -> dict[str, int]:
+    exact = {k: f * n for k, f in fractions.items()}
+    counts = {k: math.floor(v) for k, v in exact.items()}
+    target = min(n, round(sum(exact.values())))
+    by_remainder = sorted(exact, key=lambda k: (counts[k] - exact[k], SPLITS.index(k)))
+    for name in by_remainder[: max(0, target - sum(counts.values()))]:
+        counts[name] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Events of a run: the split, and which source (``simulate``/``trackml``) each is from."""
+
+    splits: dict[str, list[str]]
+    source_of: dict[str, str]
+
+    @property
+    def events(self) -> list[str]:
+        """All events the run ingests, in split order."""
+        return [e for name in SPLITS for e in self.splits[name]]
+
+    def events_from(self, source: str) -> list[str]:
+        return [e for e in self.events if self.source_of[e] == source]
+
+
+def source_events(data: Mapping[str, Any], source: str) -> list[str]:
+    """All events a source offers: the simulated ids, or the (selected) TrackML files."""
+    if source == "simulate":
+        sim = data["simulate"]
+        first = int(sim["first_event_id"])
+        return [event_name(first + i) for i in range(int(sim["n_events"]))]
+    if not data.get("trackml_dir"):
+        raise TrackrecError("data.trackml_dir must be set when a source is trackml")
+    available = discover_trackml_events(data["trackml_dir"])
+    if data["events"] == "all":
+        return available
+    chosen = [event_name(e) for e in data["events"]]
+    missing = sorted(set(chosen) - set(available))
+    if missing:
+        raise TrackrecError(f"{data['trackml_dir']}: data.events not found: {', '.join(missing)}")
+    return sorted(chosen)
+
+
+def make_plan(data: Mapping[str, Any]) -> Plan:
+    """The plan for the ``data`` section of a validated config."""
+    source = data["source"]
+    eval_source = data.get("eval_source") or source
+    events = source_events(data, source)
+    if eval_source == source:
+        splits = split_events(events, data["split"])
+        return Plan(splits, {e: source for e in events})
+    train_val = {k: v for k, v in data["split"].items() if k != "test"}
+    total = sum(float(v) for v in train_val.values() if not isinstance(v, list))
+    if total > 0:
+        train_val = {
+            k: (v if isinstance(v, list) else float(v) / total) for k, v in train_val.items()
+        }
+    splits = split_events(events, train_val)
+    test = source_events(data, eval_source)
+    clash = sorted(set(test) & set(events))
+    if clash:
+        raise TrackrecError(
+            f"data.eval_source: events {', '.join(clash)} exist in both sources; "
+            "choose other data.simulate.first_event_id or data.events"
+        )
+    splits["test"] = test
+    source_of = {e: source for e in events} | {e: eval_source for e in test}
+    return Plan(splits, source_of)
+
+
+def cli_options(section: Mapping[str, Any]) -> str:
+    """A config section as command-line options: ``{"max_curvature": 1}`` -> ``--max-curvature 1``.
+
+    Lists become repeated values (``--pt-thresholds 0 0.9``); None values are left out.
+    """
+    words: list[str] = []
+    for key, value in section.items():
+        if value is None:
+            continue
+        words.append("--" + key.replace("_", "-"))
+        values = value if isinstance(value, list) else [value]
+        words.extend(shlex.quote(str(v)) for v in values)
+    return " ".join(words)

@@ -1,0 +1,194 @@
+"""Summaries of a run from the files the workflow leaves: metrics JSON and benchmark TSV.
+
+Per-event metrics live at ``metrics/<method>/<event>.json`` (flat keys, see
+:mod:`trackrec.metrics.tracking`); Snakemake benchmarks at
+``benchmarks/<rule>/[<method>/]<event>.tsv``. Everything here is a pure function of those
+parsed files, so the report can be rebuilt (or built by hand with ``trackrec report``) from a
+results folder alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trackrec.errors import InputError
+
+_COUNT_KEY = re.compile(
+    r"^count_(?P<var>pt|eta)_(?P<lo>-?[0-9.e+-]+|-?inf)_(?P<hi>-?[0-9.e+-]+|-?inf)_(?P<kind>\w+)$"
+)
+
+
+@dataclass(frozen=True)
+class EventMetrics:
+    """One metrics file: the method and event from its path, and its flat values."""
+
+    method: str
+    event: str
+    values: dict[str, float]
+
+
+def read_metrics_file(path: str | Path) -> EventMetrics:
+    """Parse ``metrics/<method>/<event>.json``; nulls become NaN."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"not valid JSON ({err.msg}, line {err.lineno})") from None
+    if not isinstance(raw, dict):
+        raise InputError(path, "expected a JSON object of metric values")
+    values = {
+        k: (math.nan if v is None else float(v)) for k, v in raw.items() if not isinstance(v, str)
+    }
+    return EventMetrics(method=path.parent.name, event=path.stem, values=values)
+
+
+def benchmark_stage(path: str | Path) -> str:
+    """The rule a benchmark file belongs to: the folder right below ``benchmarks/``."""
+    parts = Path(path).parts
+    if "benchmarks" in parts[:-1]:
+        return parts[parts.index("benchmarks") + 1]
+    return Path(path).parent.name
+
+
+def read_benchmark_file(path: str | Path) -> dict[str, float]:
+    """Wall seconds and peak resident memory (MB) of one Snakemake benchmark file."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(path, f"not a Snakemake benchmark table ({err})") from None
+    if not {"s", "max_rss"} <= set(table.columns) or table.empty:
+        raise InputError(path, "not a Snakemake benchmark table (needs columns s and max_rss)")
+    rss = pd.to_numeric(table["max_rss"], errors="coerce")
+    return {"s": float(table["s"].mean()), "max_rss_mb": float(rss.max())}
+
+
+def summarise_methods(metrics: Iterable[EventMetrics]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{method: {metric: {mean, std, n}}}`` over events, ignoring NaN (``n`` counts finite values).
+
+    Count keys (``count_*``) are summed into efficiency curves instead, see
+    :func:`efficiency_curves`.
+    """
+    rows = [
+        (m.method, k, v) for m in metrics for k, v in m.values.items() if not k.startswith("count_")
+    ]
+    frame = pd.DataFrame(rows, columns=["method", "metric", "value"])
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for (method, metric), values in frame.groupby(["method", "metric"], sort=True)["value"]:
+        finite = values[np.isfinite(values)]
+        summary.setdefault(method, {})[metric] = {
+            "mean": float(finite.mean()) if len(finite) else math.nan,
+            "std": float(finite.std(ddof=0)) if len(finite) else math.nan,
+            "n": int(len(finite)),
+        }
+    return summary
+
+
+def efficiency_curves(metrics: Iterable[EventMetrics]) -> pd.DataFrame:
+    """Efficiency per bin of pT or eta, summed over events, with binomial uncertainties.
+
+    Columns: method, var (pt/eta), lo, hi, n_particles, eff_dm, eff_perfect, err_dm,
+    err_perfect.
+    """
+    rows = []
+    for m in metrics:
+        for key, value in m.values.items():
+            match = _COUNT_KEY.match(key)
+            if match:
+                rows.append(
+                    (
+                        m.method,
+                        match["var"],
+                        float(match["lo"]),
+                        float(match["hi"]),
+                        match["kind"],
+                        value,
+                    )
+                )
+    columns = [
+        "method",
+        "var",
+        "lo",
+        "hi",
+        "n_particles",
+        "eff_dm",
+        "eff_perfect",
+        "err_dm",
+        "err_perfect",
+    ]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows, columns=["method", "var", "lo", "hi", "kind", "value"])
+    wide = frame.pivot_table(
+        index=["method", "var", "lo", "hi"], columns="kind", values="value", aggfunc="sum"
+    ).reset_index()
+    n = wide["particles"].to_numpy(dtype=float)
+    out = wide[["method", "var", "lo", "hi"]].copy()
+    out["n_particles"] = n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for kind in ("dm", "perfect"):
+            eff = wide[kind].to_numpy(dtype=float) / n
+            out[f"eff_{kind}"] = eff
+            out[f"err_{kind}"] = np.sqrt(eff * (1 - eff) / n)
+    return out[columns].sort_values(["method", "var", "lo"]).reset_index(drop=True)
+
+
+def summarise_stages(
+    benchmarks: Mapping[str, list[dict[str, float]]],
+) -> dict[str, dict[str, float]]:
+    """``{rule: {s_per_event, max_rss_mb, n}}`` from the parsed benchmark files of each rule."""
+    summary = {}
+    for stage, runs in sorted(benchmarks.items()):
+        seconds = [r["s"] for r in runs]
+        rss = [r["max_rss_mb"] for r in runs if np.isfinite(r["max_rss_mb"])]
+        summary[stage] = {
+            "s_per_event": float(np.mean(seconds)),
+            "max_rss_mb": float(max(rss)) if rss else math.nan,
+            "n": len(runs),
+        }
+    return summary
+
+
+def failed_events(
+    metrics: Iterable[EventMetrics], expected_events: Iterable[str], methods: Iterable[str]
+) -> list[dict[str, str]]:
+    """Expected (method, event) pairs with no metrics file or no finite TrackML score."""
+    found = {(m.method, m.event): m for m in metrics}
+    failures = []
+    for method in sorted(methods):
+        for event in sorted(expected_events):
+            got = found.get((method, event))
+            if got is None:
+                failures.append({"method": method, "event": event, "reason": "no metrics file"})
+            elif not np.isfinite(got.values.get("trackml_score", math.nan)):
+                failures.append({"method": method, "event": event, "reason": "no TrackML score"})
+    return failures
+
+
+def summary_table(summary: Mapping[str, object]) -> pd.DataFrame:
+    """The flat CSV form of ``summary.json``: one row per (method, metric) and per stage."""
+    rows = []
+    for method, metrics in summary["methods"].items():  # type: ignore[union-attr]
+        for metric, stats in metrics.items():
+            rows.append({"section": "method", "name": method, "metric": metric, **stats})
+    for stage, stats in summary["stages"].items():  # type: ignore[union-attr]
+        for metric in ("s_per_event", "max_rss_mb"):
+            rows.append(
+                {
+                    "section": "stage",
+                    "name": stage,
+                    "metric": metric,
+                    "mean": stats[metric],
+                    "std": math.nan,
+                    "n": stats["n"],
+                }
+            )
+    return pd.DataFrame(rows, columns=["section", "name", "metric", "mean", "std", "n"])
