@@ -6,12 +6,14 @@ Public API (the functions other stages use):
   :func:`load_truth_file`, :func:`load_submission_file`, :func:`load_part_file`;
 - trackrec's Parquet tables: :func:`write_table`, :func:`read_table`,
   :data:`SCHEMA_VERSION` (definitions in :mod:`trackrec.io.schema`);
+- building tables: :func:`build_hits_table`, :func:`build_particles_table`;
 - atomic writes: :func:`atomic_output`, :func:`atomic_outputs`.
 """
 
 from __future__ import annotations
 
 from trackrec.io.atomic import atomic_output, atomic_outputs
+from trackrec.io.ingest import build_hits_table, build_particles_table
 from trackrec.io.parquet import read_table, write_table, write_tables
 from trackrec.io.schema import SCHEMA_VERSION
 from trackrec.io.trackml import (
@@ -30,6 +32,8 @@ __all__ = [
     "atomic_output",
     "atomic_outputs",
     "available_parts",
+    "build_hits_table",
+    "build_particles_table",
     "event_id",
     "load_dataset",
     "load_detector",
