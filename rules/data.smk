@@ -4,6 +4,8 @@
 rule simulate_detector:
     output:
         detectors=f"{SIMULATED}/detectors.csv.gz",
+    conda:
+        "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/simulate_detector.log",
     shell:
@@ -21,6 +23,8 @@ rule simulate_event:
     params:
         outdir=SIMULATED,
         options=get_simulate_options,
+    conda:
+        "../envs/trackrec.yaml"
     log:
         log_path("simulate_event"),
     benchmark:
@@ -39,6 +43,8 @@ rule ingest:
     params:
         prefix=get_event_prefix,
         options=get_ingest_options,
+    conda:
+        "../envs/trackrec.yaml"
     log:
         log_path("ingest"),
     benchmark:

@@ -10,6 +10,8 @@ rule evaluate:
         metrics=f"{RUN}/metrics/{{method}}/{{event}}.json",
     params:
         options=get_metrics_options,
+    conda:
+        "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/evaluate/{{method}}/{{event}}.log",
     benchmark:

@@ -26,6 +26,8 @@ rule report:
         ),
     params:
         expected_events=TEST_EVENTS,
+    conda:
+        "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:

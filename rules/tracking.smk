@@ -8,6 +8,8 @@ rule track_dbscan_baseline:
         tracks=f"{RUN}/tracks/dbscan_baseline/{{event}}.parquet",
     params:
         options=get_method_options("dbscan_baseline"),
+    conda:
+        "../envs/trackrec.yaml"
     log:
         log_path("track_dbscan_baseline"),
     benchmark:

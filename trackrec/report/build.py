@@ -14,6 +14,7 @@ from trackrec.io.atomic import atomic_output
 from trackrec.report import plots
 from trackrec.report.html import render_report
 from trackrec.report.summary import (
+    benchmark_stage,
     efficiency_curves,
     failed_events,
     read_benchmark_file,
@@ -21,7 +22,6 @@ from trackrec.report.summary import (
     summarise_methods,
     summarise_stages,
     summary_table,
-    benchmark_stage,
 )
 
 

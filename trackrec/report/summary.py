@@ -87,7 +87,7 @@ def summarise_methods(metrics: Iterable[EventMetrics]) -> dict[str, dict[str, di
         summary.setdefault(method, {})[metric] = {
             "mean": float(finite.mean()) if len(finite) else math.nan,
             "std": float(finite.std(ddof=0)) if len(finite) else math.nan,
-            "n": int(len(finite)),
+            "n": len(finite),
         }
     return summary
 
