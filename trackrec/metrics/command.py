@@ -1,9 +1,133 @@
-"""Subcommands of this stage family (filled in as the stage lands)."""
+"""``trackrec score`` and ``trackrec evaluate``: thin file wrappers around the metrics.
+
+Both read through :mod:`trackrec.io`, check the inputs against each other (turning a
+problem into a one-line :class:`~trackrec.errors.InputError` that names the file), and call
+the pure functions of :mod:`trackrec.metrics`. ``evaluate`` writes its JSON atomically.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from trackrec.errors import InputError, TrackrecError
+from trackrec.metrics.score import check_submission, check_truth, score_event
+from trackrec.metrics.tracking import (
+    DEFAULT_PT_THRESHOLDS,
+    check_hits,
+    check_particles,
+    efficiency_counts,
+    track_metrics,
+)
+
+
+def _blame(path: str | Path, check: Callable[[], None]) -> None:
+    """Run ``check``; re-raise its TrackrecError as an InputError naming ``path``."""
+    try:
+        check()
+    except InputError:
+        raise
+    except TrackrecError as err:
+        raise InputError(path, str(err)) from None
+
+
+def metrics_json(metrics: Mapping[str, float]) -> str:
+    """Flat JSON with sorted keys; NaN and infinities become ``null`` (JSON has neither)."""
+    clean = {}
+    for key, value in metrics.items():
+        number = float(value)
+        clean[key] = number if math.isfinite(number) else None
+    return json.dumps(clean, sort_keys=True, indent=1, allow_nan=False) + "\n"
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from trackrec.io import load_submission_file, load_truth_file
+
+    truth = load_truth_file(args.truth)
+    _blame(args.truth, lambda: check_truth(truth))
+    submission = load_submission_file(args.submission)
+    _blame(args.submission, lambda: check_submission(truth, submission, truth_name=f"truth file {args.truth}"))
+    print(repr(score_event(truth, submission)))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from trackrec.io import atomic_output, read_table
+
+    hits = read_table(args.hits, "hits")
+    if "particle_id" not in hits.columns or "weight" not in hits.columns:
+        raise InputError(args.hits, "hits table has no truth columns (particle_id, weight); metrics need truth")
+    _blame(args.hits, lambda: check_hits(hits))
+    particles = read_table(args.particles, "particles")
+    _blame(args.particles, lambda: check_particles(particles))
+    tracks = read_table(args.tracks, "tracks", columns=["hit_id", "track_id"])
+    _blame(
+        args.tracks,
+        lambda: check_submission(hits, tracks, name="tracks table", truth_name=f"hits table {args.hits}"),
+    )
+    options = {"max_abs_eta": args.max_abs_eta, "min_track_hits": args.min_track_hits}
+    metrics = track_metrics(hits, particles, tracks, pt_thresholds=args.pt_thresholds, **options)
+    metrics.update(efficiency_counts(hits, particles, tracks, **options))
+    text = metrics_json(metrics)
+    with atomic_output(args.out) as tmp:
+        tmp.write_text(text)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this family's subcommands to trackrec."""
+    """Add ``score`` and ``evaluate`` to trackrec."""
+    score = subparsers.add_parser(
+        "score",
+        help="official TrackML score of a submission",
+        description="Print the official TrackML score (a number in [0, 1]) of a submission "
+        "against a truth file. Hits missing from the submission count as tracks of their own.",
+    )
+    score.add_argument("--truth", required=True, metavar="TRUTH", help="truth file (csv or csv.gz)")
+    score.add_argument(
+        "--submission", required=True, metavar="SUB", help="submission: hit_id, track_id (csv, csv.gz or parquet)"
+    )
+    score.set_defaults(handler=run_score)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="per-event tracking metrics as flat JSON",
+        description="Compute the per-event tracking metrics (TrackML score, efficiencies, fake and "
+        "duplicate rates, efficiency counts per pT and eta bin) and write them as flat JSON with "
+        "sorted keys; undefined ratios are null.",
+    )
+    evaluate.add_argument("--hits", required=True, metavar="HITS.parquet", help="hits table with truth")
+    evaluate.add_argument("--particles", required=True, metavar="PARTICLES.parquet", help="particles table")
+    evaluate.add_argument("--tracks", required=True, metavar="TRACKS.parquet", help="tracks table (hit_id, track_id)")
+    evaluate.add_argument("--out", required=True, metavar="METRICS.json", help="output JSON file")
+    evaluate.add_argument(
+        "--pt-thresholds",
+        type=float,
+        nargs="+",
+        default=list(DEFAULT_PT_THRESHOLDS),
+        metavar="PT",
+        help="pT thresholds in GeV for the particles of interest (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "--max-abs-eta", type=_positive_float, default=4.0, help="|eta| cut for particles of interest (default: 4)"
+    )
+    evaluate.add_argument(
+        "--min-track-hits", type=_positive_int, default=3, help="smaller tracks are dropped (default: 3)"
+    )
+    evaluate.set_defaults(handler=run_evaluate)
