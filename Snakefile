@@ -3,10 +3,16 @@
 #      snakemake --profile slurm      (SLURM login node; see README)
 from snakemake.utils import min_version, validate
 
+from trackrec.config import coerce_config_strings, load_schema
+
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+# nested --config values arrive as strings; give them the schema's types, then validate
+coerce_config_strings(config, load_schema(workflow.source_path("workflow/schemas/config.schema.yaml")))
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

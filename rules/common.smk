@@ -1,4 +1,6 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
+import os
+
 from trackrec.plan import (
     cli_options,
     make_plan,
@@ -43,6 +45,11 @@ def get_raw_event(wildcards):
     if detectors is not None:
         files["detectors"] = str(detectors)
     return files
+
+
+def get_output_folder(wildcards, output):
+    """The folder of a rule's first output (for commands that write several files there)."""
+    return os.path.dirname(output[0])
 
 
 def get_event_prefix(wildcards):

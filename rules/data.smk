@@ -21,7 +21,7 @@ rule simulate_event:
         particles=f"{SIMULATED}/{{event}}-particles.csv.gz",
         truth=f"{SIMULATED}/{{event}}-truth.csv.gz",
     params:
-        outdir=SIMULATED,
+        outdir=get_output_folder,
         options=get_simulate_options,
     conda:
         "../envs/trackrec.yaml"

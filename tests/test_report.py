@@ -1,0 +1,131 @@
+"""The report: sums over events, efficiency curves, failures, and the files it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from trackrec.cli import main
+from trackrec.errors import InputError
+from trackrec.report.build import build_summary
+from trackrec.report.summary import benchmark_stage, read_metrics_file
+
+BENCHMARK_HEADER = (
+    "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+)
+
+
+def write_metrics(root: Path, method: str, event: str, values: dict) -> Path:
+    path = root / "metrics" / method / f"{event}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    return path
+
+
+def write_benchmark(root: Path, stage: str, event: str, seconds: float, rss: float) -> Path:
+    path = root / "benchmarks" / stage / f"{event}.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCHMARK_HEADER + f"{seconds}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t0\t0\n")
+    return path
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    # event A: 3 of 4 particles in pT bin [0.9, 1.2) found (DM), 1 perfectly;
+    # event B: 1 of 2 found, 0 perfectly -> summed 4/6 and 1/6.
+    write_metrics(
+        tmp_path,
+        "dbscan",
+        "event000000001",
+        {
+            "trackml_score": 0.5,
+            "n_tracks": 10,
+            "count_pt_0.9_1.2_particles": 4,
+            "count_pt_0.9_1.2_dm": 3,
+            "count_pt_0.9_1.2_perfect": 1,
+        },
+    )
+    write_metrics(
+        tmp_path,
+        "dbscan",
+        "event000000002",
+        {
+            "trackml_score": 0.7,
+            "n_tracks": 20,
+            "eff_dm_pt0.9": None,
+            "count_pt_0.9_1.2_particles": 2,
+            "count_pt_0.9_1.2_dm": 1,
+            "count_pt_0.9_1.2_perfect": 0,
+        },
+    )
+    write_benchmark(tmp_path, "ingest", "event000000001", 1.0, 100.0)
+    write_benchmark(tmp_path, "ingest", "event000000002", 3.0, 300.0)
+    return tmp_path
+
+
+def test_summary_statistics(run_dir: Path) -> None:
+    summary, curves = build_summary(
+        sorted(run_dir.glob("metrics/*/*.json")),
+        sorted(run_dir.glob("benchmarks/*/*.tsv")),
+        ["event000000001", "event000000002", "event000000003"],
+    )
+    score = summary["methods"]["dbscan"]["trackml_score"]
+    assert (
+        score["mean"] == pytest.approx(0.6)
+        and score["std"] == pytest.approx(0.1)
+        and score["n"] == 2
+    )
+    # a null metric is not counted
+    assert summary["methods"]["dbscan"]["eff_dm_pt0.9"]["n"] == 0
+    assert summary["stages"]["ingest"] == {"s_per_event": 2.0, "max_rss_mb": 300.0, "n": 2}
+    assert summary["failed_events"] == [
+        {"method": "dbscan", "event": "event000000003", "reason": "no metrics file"}
+    ]
+    row = curves.iloc[0]
+    assert (row["var"], row["lo"], row["hi"], row["n_particles"]) == ("pt", 0.9, 1.2, 6)
+    assert row["eff_dm"] == pytest.approx(4 / 6)
+    assert row["eff_perfect"] == pytest.approx(1 / 6)
+    assert row["err_dm"] == pytest.approx(math.sqrt((4 / 6) * (2 / 6) / 6))
+
+
+def test_report_command_writes_everything(run_dir: Path) -> None:
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    report = run_dir / "report"
+    for name in (
+        "summary.json",
+        "summary.csv",
+        "report.html",
+        "efficiency_vs_pt.png",
+        "efficiency_vs_eta.png",
+        "stages.png",
+    ):
+        assert (report / name).stat().st_size > 0, name
+    summary = json.loads((report / "summary.json").read_text())
+    assert set(summary) >= {"methods", "stages", "failed_events"}
+    assert summary["methods"]["dbscan"]["eff_dm_pt0.9"]["mean"] is None  # NaN -> null
+    html = (report / "report.html").read_text()
+    assert "dbscan" in html and html.count("data:image/png;base64,") == 3
+    csv_lines = (report / "summary.csv").read_text().splitlines()
+    assert csv_lines[0] == "section,name,metric,mean,std,n"
+    assert any(line.startswith("stage,ingest,s_per_event,2.0") for line in csv_lines)
+
+
+def test_bad_metrics_file_is_one_line_error(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_metrics(run_dir, "dbscan", "event000000009", {})
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="event000000009.json: not valid JSON"):
+        read_metrics_file(bad)
+    assert main(["report", "--results-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "event000000009.json" in err
+    assert not (run_dir / "report" / "summary.json").exists()
+
+
+def test_benchmark_stage_from_path() -> None:
+    assert benchmark_stage("r/run/benchmarks/evaluate/dbscan/event000000001.tsv") == "evaluate"
+    assert benchmark_stage("r/run/benchmarks/ingest/event000000001.tsv") == "ingest"
