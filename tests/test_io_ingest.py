@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_io_trackml import EVENT, write_event
+from test_io_trackml import write_event
 
 from trackrec.io import build_hits_table, build_particles_table, load_detector, load_event
 from trackrec.io.ingest import cell_features, distinct_layers, empty_particles_table

@@ -356,3 +356,11 @@ def test_reader_never_modifies_input(sample_dir: Path, tmp_path: Path) -> None:
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
     load_event(copy / "event000000001")
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+
+
+def test_truncated_gzip_is_refused(tmp_path: Path) -> None:
+    prefix = write_event(tmp_path, parts={"truth": TRUTH * 200}, gz=True)
+    path = Path(f"{prefix}-truth.csv.gz")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    err = error_of(load_event, prefix, ["truth"])
+    assert err.path == path and "cannot read file" in err.problem

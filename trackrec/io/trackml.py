@@ -95,7 +95,7 @@ class _CsvSource:
         line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace").lstrip("\ufeff")
         if not line.strip():
             raise InputError(self.name, "empty file (no header line)")
-        return [name.strip().strip('"') for name in line.split(",")]
+        return [name.strip('"') for name in line.split(",")]
 
 
 def _source_for_path(path: str | Path) -> _CsvSource:
@@ -143,8 +143,9 @@ def _malformed(source: _CsvSource, header: list[str], types: dict[str, pa.DataTy
             return InputError(source.name, f"malformed value {value!r} in column {column!r} at "
                                            f"line {row + 2} (expected {kind})")
         return InputError(source.name, f"malformed value in column {column!r}: {message}")
-    message = message.replace("CSV parse error: ", "")
-    return InputError(source.name, f"malformed row: {message}")
+    if "CSV parse error: " in message:
+        return InputError(source.name, f"malformed row: {message.split('CSV parse error: ')[1]}")
+    return InputError(source.name, f"cannot read file ({message})")
 
 
 def _read_csv(source: _CsvSource, kind: str) -> pd.DataFrame:
@@ -318,7 +319,7 @@ def _open_event(prefix: str | Path) -> Iterator[_EventFiles]:
 
 def _check_parts(parts: Sequence[str]) -> None:
     if isinstance(parts, str):
-        raise ValueError(f"parts must be a sequence of part names, not the string {parts!r}")
+        raise TypeError(f"parts must be a sequence of part names, not the string {parts!r}")
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise ValueError(f"unknown event part(s) {unknown}; expected some of {list(PARTS)}")
