@@ -10,6 +10,9 @@ hit ids) and ``scores`` (edge classifier outputs, nominally in [0, 1]). Definiti
 * the **truth segments** of a particle join its hits in order of distance from its production
   vertex (``vx, vy, vz``): ``n - 1`` segments for ``n`` hits. An edge in either direction
   between the two hits of a segment finds it.
+* a particle's hits are its rows in the given hits frame: for a graph built on filtered hits,
+  hits the filter removed are not counted (and a particle of interest with no hits left fails
+  ``segment50``), so the figures measure graph building alone, not the filter.
 
 Keys of :func:`edge_metrics` (ratios with an empty denominator are NaN):
 
@@ -126,7 +129,7 @@ def _count_segment50(
     component_size = np.bincount(label, minlength=n_nodes)
     largest = np.zeros(len(particle_size), dtype=np.int64)
     np.maximum.at(largest, node_particle, component_size[label])
-    return int((2 * largest >= particle_size).sum())
+    return int(((2 * largest >= particle_size) & (particle_size > 0)).sum())
 
 
 def edge_metrics(
