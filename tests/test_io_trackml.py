@@ -359,7 +359,9 @@ def test_reader_never_modifies_input(sample_dir: Path, tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_is_refused(tmp_path: Path) -> None:
-    prefix = write_event(tmp_path, parts={"truth": TRUTH * 200}, gz=True)
+    rows = "".join(f"{i},0,1.0,2.0,3.0,0.1,0.2,0.3,0.0\n" for i in range(5, 2000))
+    prefix = write_event(tmp_path, parts={"truth": TRUTH + rows}, gz=True)
+    assert len(load_event(prefix, ["truth"])[0]) == 1999
     path = Path(f"{prefix}-truth.csv.gz")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     err = error_of(load_event, prefix, ["truth"])

@@ -83,7 +83,7 @@ _I64 = pa.int64()
 
 HITS = TableSchema(
     "hits",
-    "One row per hit (``hits/<event>.parquet``), in the order of the TrackML hits file.",
+    "One row per hit (`hits/<event>.parquet`), in the order of the TrackML hits file.",
     (
         Column("hit_id", _I64, "", "hit identifier, unique within the event"),
         Column("x", _F32, "mm", "global hit position x"),
@@ -136,7 +136,7 @@ HITS = TableSchema(
 
 PARTICLES = TableSchema(
     "particles",
-    "One row per particle (``particles/<event>.parquet``); empty for a test event.",
+    "One row per particle (`particles/<event>.parquet`); empty for a test event.",
     (
         Column("particle_id", _I64, "", "particle identifier"),
         Column("particle_type", pa.int32(), "", "PDG code (absent in some TrackML releases)",
@@ -160,7 +160,7 @@ PARTICLES = TableSchema(
 
 TRACKS = TableSchema(
     "tracks",
-    "Reconstructed tracks in the TrackML submission shape (``tracks/<method>/<event>.parquet``).",
+    "Reconstructed tracks in the TrackML submission shape (`tracks/<method>/<event>.parquet`).",
     (
         Column("hit_id", _I64, "", "hit identifier"),
         Column("track_id", _I64, "", "track the hit is assigned to"),
@@ -179,7 +179,8 @@ def get_schema(table: str) -> TableSchema:
 
 
 def _type_name(t: pa.DataType) -> str:
-    return "bool" if t == pa.bool_() else str(t)
+    names = {pa.bool_(): "bool", pa.float32(): "float32", pa.float64(): "float64"}
+    return names.get(t, str(t))
 
 
 def schema_markdown(tables: list[str] | None = None) -> str:
@@ -188,11 +189,15 @@ def schema_markdown(tables: list[str] | None = None) -> str:
     for name in tables or list(TABLES):
         schema = get_schema(name)
         out.append(f"#### `{schema.name}`\n\n{schema.description}\n")
-        out.append("| column | type | unit | group | meaning |")
+        out.append("| column | type | unit | presence | meaning |")
         out.append("|---|---|---|---|---|")
         for col in schema.columns:
-            group = "" if col.required else col.group
+            group = "required" if col.required else f"optional: {col.group}"
             out.append(f"| `{col.name}` | {_type_name(col.type)} | {col.unit} | {group} | "
                        f"{col.description} |")
         out.append("")
     return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m trackrec.io.schema > tables.md
+    print(schema_markdown())
