@@ -197,7 +197,3 @@ def schema_markdown(tables: list[str] | None = None) -> str:
                        f"{col.description} |")
         out.append("")
     return "\n".join(out)
-
-
-if __name__ == "__main__":  # python -m trackrec.io.schema > tables.md
-    print(schema_markdown())
