@@ -57,55 +57,75 @@ def check_truth(truth: pd.DataFrame) -> None:
         raise TrackrecError(f"truth lacks column(s) {', '.join(missing)}")
     if truth["hit_id"].isna().any() or truth["particle_id"].isna().any():
         raise TrackrecError("truth has empty hit_id or particle_id values")
-    duplicated = truth["hit_id"].duplicated()
-    if duplicated.any():
+    if not pd.Index(truth["hit_id"].to_numpy()).is_unique:
+        duplicated = truth["hit_id"].duplicated()
         first = truth["hit_id"][duplicated].iloc[0]
         raise TrackrecError(f"truth has hit_id {first} more than once")
 
 
-def check_submission(
-    truth: pd.DataFrame, submission: pd.DataFrame, *, name: str = "submission", truth_name: str = "truth"
-) -> None:
-    """Raise :class:`TrackrecError` unless every submitted hit is a unique truth hit.
+def submission_positions(
+    truth_hit_ids: pd.Index | pd.Series | np.ndarray,
+    submission: pd.DataFrame,
+    *,
+    name: str = "submission",
+    truth_name: str = "truth",
+) -> np.ndarray:
+    """Row position in the truth of each submission row, checking the submission on the way.
 
-    The message names the first offending ``hit_id`` and how many there are; ``name`` and
-    ``truth_name`` say what the two tables are called in it.
+    Raises :class:`TrackrecError` unless every submitted hit is a truth hit given once; the
+    message names the first offending ``hit_id`` and how many there are, calling the tables
+    ``name`` and ``truth_name``.
     """
     missing = _missing_columns(submission, SUBMISSION_COLUMNS)
     if missing:
         raise TrackrecError(f"{name} lacks column(s) {', '.join(missing)}")
     if submission["hit_id"].isna().any() or submission["track_id"].isna().any():
         raise TrackrecError(f"{name} has empty hit_id or track_id values")
-    duplicated = submission["hit_id"].duplicated()
-    if duplicated.any():
-        ids = submission["hit_id"][duplicated].unique()
-        raise TrackrecError(
-            f"{name} gives hit_id {ids[0]} more than once"
-            + (f" ({len(ids)} hit_ids are given more than once)" if len(ids) > 1 else "")
-        )
-    unknown = ~submission["hit_id"].isin(truth["hit_id"])
+    truth_index = truth_hit_ids if isinstance(truth_hit_ids, pd.Index) else pd.Index(np.asarray(truth_hit_ids))
+    if not truth_index.is_unique:
+        raise TrackrecError(f"{truth_name} has repeated hit_ids")
+    hit_ids = submission["hit_id"].to_numpy()
+    positions = truth_index.get_indexer(hit_ids)
+    unknown = positions < 0
     if unknown.any():
-        first = submission["hit_id"][unknown].iloc[0]
         raise TrackrecError(
-            f"{name} has hit_id {first} that is not in the {truth_name}"
+            f"{name} has hit_id {hit_ids[unknown][0]} that is not in the {truth_name}"
             + (f" ({int(unknown.sum())} unknown hit_ids)" if unknown.sum() > 1 else "")
         )
+    # Known ids map to distinct positions, so a repeated position is a repeated hit_id.
+    times_given = np.bincount(positions, minlength=len(truth_index))
+    if (times_given > 1).any():
+        repeated = truth_index.to_numpy()[times_given > 1]
+        first = hit_ids[np.isin(hit_ids, repeated)][0]
+        raise TrackrecError(
+            f"{name} gives hit_id {first} more than once"
+            + (f" ({len(repeated)} hit_ids are given more than once)" if len(repeated) > 1 else "")
+        )
+    return positions
 
 
-def assign_tracks(truth_hit_ids: pd.Series | np.ndarray, submission: pd.DataFrame) -> np.ndarray:
+def check_submission(
+    truth: pd.DataFrame, submission: pd.DataFrame, *, name: str = "submission", truth_name: str = "truth"
+) -> None:
+    """Raise :class:`TrackrecError` unless every submitted hit is a truth hit given once.
+
+    See :func:`submission_positions` for the messages.
+    """
+    submission_positions(truth["hit_id"], submission, name=name, truth_name=truth_name)
+
+
+def assign_tracks(n_truth_hits: int, positions: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
     """Dense track index (``0..n_tracks-1``) for each truth hit, in truth order.
 
-    Hits absent from the submission each get an index of their own, after the submitted
-    tracks. ``submission`` must already have passed :func:`check_submission`.
+    ``positions`` (from :func:`submission_positions`) and ``track_ids`` describe the submitted
+    hits. Hits absent from the submission each get an index of their own, after the
+    submitted tracks.
     """
-    truth_index = pd.Index(np.asarray(truth_hit_ids))
-    positions = truth_index.get_indexer(submission["hit_id"].to_numpy())
-    track_codes, uniques = pd.factorize(submission["track_id"].to_numpy())
-    n_submitted_tracks = len(uniques)
-    track = np.full(len(truth_index), -1, dtype=np.int64)
+    track_codes, uniques = pd.factorize(np.asarray(track_ids))
+    track = np.full(n_truth_hits, -1, dtype=np.int64)
     track[positions] = track_codes
     absent = np.flatnonzero(track < 0)
-    track[absent] = n_submitted_tracks + np.arange(len(absent), dtype=np.int64)
+    track[absent] = len(uniques) + np.arange(len(absent), dtype=np.int64)
     return track
 
 
@@ -132,8 +152,9 @@ def track_particle_pairs(
     track_sizes = np.bincount(track_in, minlength=n_tracks)
 
     # One integer key per (track, particle) pair; both factors are < len(hits), so no overflow.
+    # Hash-based factorize groups them in O(n), several times faster than sorting.
     pair_key = track_in * len(particle_uniques) + codes_in
-    unique_keys, pair_of_hit = np.unique(pair_key, return_inverse=True)
+    pair_of_hit, unique_keys = pd.factorize(pair_key)
     n_shared = np.bincount(pair_of_hit, minlength=len(unique_keys))
     shared_weight = np.bincount(pair_of_hit, weights=weights[in_track], minlength=len(unique_keys))
     pair_track = unique_keys // max(len(particle_uniques), 1)
@@ -166,12 +187,12 @@ def score_event(truth: pd.DataFrame, submission: pd.DataFrame) -> float:
     Raises :class:`~trackrec.errors.TrackrecError` for a hit_id given twice or not in truth.
     """
     check_truth(truth)
-    check_submission(truth, submission)
+    positions = submission_positions(truth["hit_id"], submission)
     weight = truth["weight"].to_numpy(dtype=np.float64)
     total_weight = float(weight.sum())
     if total_weight <= 0.0:
         return float("nan")
-    track = assign_tracks(truth["hit_id"], submission)
+    track = assign_tracks(len(truth), positions, submission["track_id"].to_numpy())
     pairs = track_particle_pairs(track, truth["particle_id"].to_numpy(), weight)
     good = double_majority(pairs)
     return float(pairs.shared_weight[good].sum() / total_weight)

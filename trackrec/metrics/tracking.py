@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from trackrec.errors import TrackrecError
-from trackrec.metrics.score import check_submission, score_event, track_particle_pairs
+from trackrec.metrics.score import score_event, submission_positions, track_particle_pairs
 
 DEFAULT_PT_THRESHOLDS = (0.0, 0.5, 0.9, 1.5)
 PT_BIN_EDGES = (0.0, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, math.inf)
@@ -109,12 +109,12 @@ def match_tracks(hits: pd.DataFrame, tracks: pd.DataFrame, *, min_track_hits: in
 
     ``tracks`` (hit_id, track_id) must name each hit at most once and only hits of ``hits``.
     """
-    check_submission(hits, tracks, name="tracks table", truth_name="hits table")
-    sizes = tracks["track_id"].value_counts(sort=False)
-    kept = tracks[tracks["track_id"].isin(sizes.index[sizes.to_numpy() >= min_track_hits])]
-    track_codes, track_ids = pd.factorize(kept["track_id"].to_numpy(), sort=True)
+    positions = submission_positions(hits["hit_id"], tracks, name="tracks table", truth_name="hits table")
+    track_codes, track_ids = pd.factorize(tracks["track_id"].to_numpy(), sort=True)
+    kept = np.bincount(track_codes, minlength=len(track_ids))[track_codes] >= min_track_hits
+    kept_codes, track_ids = pd.factorize(track_ids[track_codes[kept]], sort=True)
     track = np.full(len(hits), -1, dtype=np.int64)
-    track[pd.Index(hits["hit_id"].to_numpy()).get_indexer(kept["hit_id"].to_numpy())] = track_codes
+    track[positions[kept]] = kept_codes
     pairs = track_particle_pairs(track, hits["particle_id"].to_numpy())
 
     n_tracks = len(track_ids)
