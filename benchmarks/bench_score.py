@@ -46,9 +46,15 @@ def tiled_tables(sample: Path, tiles: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         truth_pid = np.where(truth["particle_id"].to_numpy() == 0, 0, truth_rank + k * pid_step)
         hit_frames.append(hits.assign(hit_id=hits["hit_id"] + k * hit_step))
         particle_frames.append(particles.assign(particle_id=rank.to_numpy() + k * pid_step))
-        truth_frames.append(truth.assign(hit_id=truth["hit_id"] + k * hit_step, particle_id=truth_pid))
-    hits, particles, truth = (pd.concat(f, ignore_index=True) for f in (hit_frames, particle_frames, truth_frames))
-    return build_hits_table(hits, None, truth, particles), build_particles_table(particles, truth, hits)
+        truth_frames.append(
+            truth.assign(hit_id=truth["hit_id"] + k * hit_step, particle_id=truth_pid)
+        )
+    hits, particles, truth = (
+        pd.concat(f, ignore_index=True) for f in (hit_frames, particle_frames, truth_frames)
+    )
+    return build_hits_table(hits, None, truth, particles), build_particles_table(
+        particles, truth, hits
+    )
 
 
 def per_hit_loop_score(truth: pd.DataFrame, submission: pd.DataFrame) -> float:
@@ -59,7 +65,9 @@ def per_hit_loop_score(truth: pd.DataFrame, submission: pd.DataFrame) -> float:
     shared: dict[tuple[object, int], int] = defaultdict(int)
     shared_weight: dict[tuple[object, int], float] = defaultdict(float)
     total = 0.0
-    for hit, particle, weight in zip(truth["hit_id"].tolist(), truth["particle_id"].tolist(), truth["weight"].tolist()):
+    for hit, particle, weight in zip(
+        truth["hit_id"].tolist(), truth["particle_id"].tolist(), truth["weight"].tolist()
+    ):
         track = track_of.get(hit, ("absent", hit))
         particle_size[particle] += 1
         track_size[track] += 1
@@ -120,7 +128,9 @@ def best_of(repeat: int, call: Callable[[], object]) -> tuple[float, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sample", type=Path, default=SAMPLE)
     parser.add_argument("--tiles", type=int, default=22)
     parser.add_argument("--mangle", type=float, default=0.1)
@@ -137,17 +147,29 @@ def main() -> int:
     submission = pd.DataFrame({"hit_id": hits["hit_id"], "track_id": hits["particle_id"]})
     moved = rng.random(len(submission)) < args.mangle
     submission.loc[moved, "track_id"] = rng.integers(0, 20_000, moved.sum())
-    submission = submission[rng.random(len(submission)) >= args.mangle].sample(frac=1.0, random_state=1)
-    print(f"event: {len(hits):,} hits, {len(particles):,} particles; submission: {len(submission):,} hits, "
-          f"{submission['track_id'].nunique():,} tracks; CPU cores: {os.cpu_count()}")
+    submission = submission[rng.random(len(submission)) >= args.mangle].sample(
+        frac=1.0, random_state=1
+    )
+    print(
+        f"event: {len(hits):,} hits, {len(particles):,} particles; submission: {len(submission):,} hits, "
+        f"{submission['track_id'].nunique():,} tracks; CPU cores: {os.cpu_count()}"
+    )
 
     fast, fast_score = best_of(args.repeat, lambda: score_event(truth, submission))
     slow, slow_score = best_of(1, lambda: per_hit_loop_score(truth, submission))
     ref, ref_score = best_of(1, lambda: sorted_loop_score(truth, submission))
-    assert abs(fast_score - slow_score) < 1e-9 and abs(fast_score - ref_score) < 1e-9, (fast_score, slow_score, ref_score)
+    assert abs(fast_score - slow_score) < 1e-9 and abs(fast_score - ref_score) < 1e-9, (
+        fast_score,
+        slow_score,
+        ref_score,
+    )
     print(f"score_event (vectorised):   {fast * 1e3:8.1f} ms   score {fast_score:.6f}")
-    print(f"per-hit dict loop:          {slow * 1e3:8.1f} ms   score {slow_score:.6f}   ({slow / fast:.1f}x slower)")
-    print(f"sorted itertuples loop:     {ref * 1e3:8.1f} ms   score {ref_score:.6f}   ({ref / fast:.1f}x slower)")
+    print(
+        f"per-hit dict loop:          {slow * 1e3:8.1f} ms   score {slow_score:.6f}   ({slow / fast:.1f}x slower)"
+    )
+    print(
+        f"sorted itertuples loop:     {ref * 1e3:8.1f} ms   score {ref_score:.6f}   ({ref / fast:.1f}x slower)"
+    )
 
     tracks = submission
     took, _ = best_of(args.repeat, lambda: track_metrics(hits, particles, tracks))
@@ -161,8 +183,10 @@ def main() -> int:
     dst = np.concatenate([second, rng.integers(0, len(hits), n_false)])
     scores = np.concatenate([rng.beta(5, 1, len(first)), rng.beta(1, 5, n_false)])
     took, result = best_of(args.repeat, lambda: edge_metrics(src, dst, scores, hits, particles))
-    print(f"edge_metrics ({len(src):,} edges): {took * 1e3:8.1f} ms   "
-          f"segment50 {result['segment50']:.3f}, n_edges_segment50_95 {result['n_edges_segment50_95']:,.0f}")
+    print(
+        f"edge_metrics ({len(src):,} edges): {took * 1e3:8.1f} ms   "
+        f"segment50 {result['segment50']:.3f}, n_edges_segment50_95 {result['n_edges_segment50_95']:,.0f}"
+    )
     return 0
 
 

@@ -44,14 +44,20 @@ def test_score_prints_just_the_number(tmp_path: Path, capsys: pytest.CaptureFixt
     assert out.strip().count("\n") == 0
 
 
-def test_score_errors_are_one_line_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_errors_are_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     truth = tmp_path / "truth.csv"
     write_micro_truth(truth)
     unknown = tmp_path / "unknown.csv"
     pd.DataFrame({"hit_id": [1, 2, 99], "track_id": [1, 1, 1]}).to_csv(unknown, index=False)
     code, out, err = run(["score", "--truth", str(truth), "--submission", str(unknown)], capsys)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith(f"trackrec score: error: {unknown}: ") and "99" in err
+    assert (
+        err.count("\n") == 1
+        and err.startswith(f"trackrec score: error: {unknown}: ")
+        and "99" in err
+    )
 
     repeated = tmp_path / "repeated.csv"
     pd.DataFrame({"hit_id": [1, 2, 2], "track_id": [1, 1, 2]}).to_csv(repeated, index=False)
@@ -79,12 +85,20 @@ def sample_tables_dir(sample_prefix: Path, tmp_path_factory: pytest.TempPathFact
 def test_score_reads_a_parquet_submission(
     sample_prefix: Path, sample_tables_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["score", "--truth", f"{sample_prefix}-truth.csv.gz", "--submission", str(sample_tables_dir / "tracks.parquet")]
+    argv = [
+        "score",
+        "--truth",
+        f"{sample_prefix}-truth.csv.gz",
+        "--submission",
+        str(sample_tables_dir / "tracks.parquet"),
+    ]
     code, out, _ = run(argv, capsys)
     assert code == 0 and float(out) == pytest.approx(1.0, abs=1e-9)
 
 
-def evaluate_argv(folder: Path, out: Path, *extra: str, tracks: Path | None = None, hits: Path | None = None) -> list[str]:
+def evaluate_argv(
+    folder: Path, out: Path, *extra: str, tracks: Path | None = None, hits: Path | None = None
+) -> list[str]:
     return [
         "evaluate",
         "--hits", str(hits or folder / "hits.parquet"),
@@ -95,9 +109,13 @@ def evaluate_argv(folder: Path, out: Path, *extra: str, tracks: Path | None = No
     ]  # fmt: skip
 
 
-def test_evaluate_truth_tracks(sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_truth_tracks(
+    sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "metrics" / "event.json"
-    code, stdout, err = run(evaluate_argv(sample_tables_dir, out, "--pt-thresholds", "0.9", "1000"), capsys)
+    code, _, err = run(
+        evaluate_argv(sample_tables_dir, out, "--pt-thresholds", "0.9", "1000"), capsys
+    )
     assert code == 0 and err == ""
     text = out.read_text()
     metrics = json.loads(text)
@@ -118,7 +136,9 @@ def test_evaluate_refuses_unknown_hits_without_output(
 ) -> None:
     tracks = read_table(sample_tables_dir / "tracks.parquet", "tracks")
     bad = tmp_path / "bad_tracks.parquet"
-    write_table(pd.concat([tracks, pd.DataFrame({"hit_id": [10**9], "track_id": [1]})]), bad, "tracks")
+    write_table(
+        pd.concat([tracks, pd.DataFrame({"hit_id": [10**9], "track_id": [1]})]), bad, "tracks"
+    )
     out = tmp_path / "metrics.json"
     code, stdout, err = run(evaluate_argv(sample_tables_dir, out, tracks=bad), capsys)
     assert code == 2 and stdout == "" and err.count("\n") == 1
@@ -142,11 +162,17 @@ def test_evaluate_refuses_hits_without_truth(
     assert out.read_text() == "previous\n"  # untouched
 
 
-def test_evaluate_min_track_hits_option(sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_min_track_hits_option(
+    sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "m.json"
     assert run(evaluate_argv(sample_tables_dir, out, "--min-track-hits", "1000"), capsys)[0] == 0
     metrics = json.loads(out.read_text())
-    assert metrics["n_tracks"] == 0 and metrics["eff_dm_pt0"] == 0.0 and metrics["fake_rate_pt0"] is None
+    assert (
+        metrics["n_tracks"] == 0
+        and metrics["eff_dm_pt0"] == 0.0
+        and metrics["fake_rate_pt0"] is None
+    )
     with pytest.raises(SystemExit):
         main(evaluate_argv(sample_tables_dir, out, "--min-track-hits", "0"))
     capsys.readouterr()

@@ -101,13 +101,25 @@ def test_bad_graphs_are_errors() -> None:
 def test_no_particles_of_interest_gives_nan() -> None:
     src, dst, scores, hits, particles = micro_graph()
     m = edge_metrics(src, dst, scores, hits, particles, pt_threshold=10.0)
-    for key in ("edge_eff", "edge_eff_total", "segment50", "segment50_kept", "n_edges_segment50_95"):
+    for key in (
+        "edge_eff",
+        "edge_eff_total",
+        "segment50",
+        "segment50_kept",
+        "n_edges_segment50_95",
+    ):
         assert math.isnan(m[key]), key
     assert m["edge_purity"] == pytest.approx(4 / 6)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0])), min_size=2, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0])),
+        min_size=2,
+        max_size=40,
+    )
+)
 def test_roc_auc_matches_sklearn(points: list[tuple[bool, float]]) -> None:
     labels = np.array([p[0] for p in points])
     scores = np.array([p[1] for p in points])
@@ -117,7 +129,9 @@ def test_roc_auc_matches_sklearn(points: list[tuple[bool, float]]) -> None:
         assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
 
 
-def brute_segment50(n_hits: int, particle: list[int], of_interest: set[int], edges: list[tuple[int, int]]) -> int:
+def brute_segment50(
+    n_hits: int, particle: list[int], of_interest: set[int], edges: list[tuple[int, int]]
+) -> int:
     """Particles of interest whose largest true-edge component holds >= half their hits."""
     parent = list(range(n_hits))
 
@@ -145,13 +159,31 @@ def test_segment50_and_edge_count_match_brute_force(data: st.DataObject) -> None
     particle = data.draw(st.lists(st.integers(0, 4), min_size=n_hits, max_size=n_hits))
     n_edges = data.draw(st.integers(0, 40))
     pairs = data.draw(
-        st.lists(st.tuples(st.integers(0, n_hits - 1), st.integers(0, n_hits - 1)), min_size=n_edges, max_size=n_edges)
+        st.lists(
+            st.tuples(st.integers(0, n_hits - 1), st.integers(0, n_hits - 1)),
+            min_size=n_edges,
+            max_size=n_edges,
+        )
     )
-    scores = np.array(data.draw(st.lists(st.sampled_from([0.1, 0.4, 0.6, 0.9]), min_size=n_edges, max_size=n_edges)))
+    scores = np.array(
+        data.draw(
+            st.lists(st.sampled_from([0.1, 0.4, 0.6, 0.9]), min_size=n_edges, max_size=n_edges)
+        )
+    )
     pt = data.draw(st.lists(st.sampled_from([0.5, 2.0]), min_size=4, max_size=4))
-    hits = pd.DataFrame({"particle_id": particle, "x": np.arange(n_hits, dtype=float), "y": 0.0, "z": 0.0})
+    hits = pd.DataFrame(
+        {"particle_id": particle, "x": np.arange(n_hits, dtype=float), "y": 0.0, "z": 0.0}
+    )
     particles = pd.DataFrame(
-        {"particle_id": [1, 2, 3, 4], "pt": pt, "eta": 0.0, "reconstructable": True, "vx": 0.0, "vy": 0.0, "vz": 0.0}
+        {
+            "particle_id": [1, 2, 3, 4],
+            "pt": pt,
+            "eta": 0.0,
+            "reconstructable": True,
+            "vx": 0.0,
+            "vy": 0.0,
+            "vz": 0.0,
+        }
     )
     src = np.array([a for a, _ in pairs], dtype=np.int64)
     dst = np.array([b for _, b in pairs], dtype=np.int64)
@@ -164,7 +196,9 @@ def test_segment50_and_edge_count_match_brute_force(data: st.DataObject) -> None
     full = brute_segment50(n_hits, particle, of_interest, pairs)
     assert m["segment50"] == pytest.approx(full / len(of_interest))
     kept = [pair for pair, s in zip(pairs, scores) if s > 0.5]
-    assert m["segment50_kept"] == pytest.approx(brute_segment50(n_hits, particle, of_interest, kept) / len(of_interest))
+    assert m["segment50_kept"] == pytest.approx(
+        brute_segment50(n_hits, particle, of_interest, kept) / len(of_interest)
+    )
     order = sorted(range(n_edges), key=lambda i: (-scores[i], i))
     needed = next(
         k for k in range(n_edges + 1)

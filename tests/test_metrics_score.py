@@ -71,9 +71,13 @@ def test_noise_counts_in_size_but_never_scores() -> None:
 
 def test_truth_scores_one_and_empty_submission_scores_singletons() -> None:
     truth = micro_truth()
-    assert score_event(truth, truth.rename(columns={"particle_id": "track_id"})) == pytest.approx(1.0)
+    assert score_event(truth, truth.rename(columns={"particle_id": "track_id"})) == pytest.approx(
+        1.0
+    )
     # No submission at all: every hit is a singleton; only the 1-hit particle p3 scores.
-    empty = pd.DataFrame({"hit_id": pd.Series([], dtype=np.int64), "track_id": pd.Series([], dtype=np.int64)})
+    empty = pd.DataFrame(
+        {"hit_id": pd.Series([], dtype=np.int64), "track_id": pd.Series([], dtype=np.int64)}
+    )
     assert score_event(truth, empty) == pytest.approx(0.2)
 
 
@@ -93,24 +97,36 @@ def test_missing_columns_are_errors() -> None:
     with pytest.raises(TrackrecError, match="track_id"):
         score_event(micro_truth(), pd.DataFrame({"hit_id": [1]}))
     with pytest.raises(TrackrecError, match="weight"):
-        score_event(micro_truth().drop(columns="weight"), pd.DataFrame({"hit_id": [1], "track_id": [1]}))
+        score_event(
+            micro_truth().drop(columns="weight"), pd.DataFrame({"hit_id": [1], "track_id": [1]})
+        )
 
 
 @st.composite
 def random_events(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_hits = draw(st.integers(1, 60))
     n_particles = draw(st.integers(1, 8))
-    particle = np.array(draw(st.lists(st.integers(0, n_particles), min_size=n_hits, max_size=n_hits)))
+    particle = np.array(
+        draw(st.lists(st.integers(0, n_particles), min_size=n_hits, max_size=n_hits))
+    )
     raw_weight = np.array(
         draw(st.lists(st.floats(0.01, 1.0), min_size=n_hits, max_size=n_hits)), dtype=np.float64
     )
     hit_ids = np.array(draw(st.permutations(range(1000, 1000 + 3 * n_hits)))[:n_hits])
-    truth = pd.DataFrame({"hit_id": hit_ids, "particle_id": particle, "weight": np.where(particle == 0, 0.0, raw_weight)})
+    truth = pd.DataFrame(
+        {
+            "hit_id": hit_ids,
+            "particle_id": particle,
+            "weight": np.where(particle == 0, 0.0, raw_weight),
+        }
+    )
     submitted = np.array(draw(st.lists(st.booleans(), min_size=n_hits, max_size=n_hits)))
     n_submitted = int(submitted.sum())
     track_ids = draw(st.lists(st.integers(-3, 5), min_size=n_submitted, max_size=n_submitted))
     order = draw(st.permutations(range(n_submitted)))
-    submission = pd.DataFrame({"hit_id": hit_ids[submitted][order], "track_id": np.array(track_ids, dtype=np.int64)})
+    submission = pd.DataFrame(
+        {"hit_id": hit_ids[submitted][order], "track_id": np.array(track_ids, dtype=np.int64)}
+    )
     return truth, submission
 
 
@@ -121,7 +137,9 @@ def test_matches_reference_loop(event: tuple[pd.DataFrame, pd.DataFrame]) -> Non
     if truth["weight"].sum() == 0:
         assert np.isnan(score_event(truth, submission))
     else:
-        assert score_event(truth, submission) == pytest.approx(reference_score(truth, submission), abs=1e-12)
+        assert score_event(truth, submission) == pytest.approx(
+            reference_score(truth, submission), abs=1e-12
+        )
 
 
 def test_real_sample_truth_scores_one_and_singletons_zero(sample_prefix: Path) -> None:
@@ -135,5 +153,7 @@ def test_real_sample_truth_scores_one_and_singletons_zero(sample_prefix: Path) -
     # A random half of the truth submission scores what the reference loop says.
     rng = np.random.default_rng(7)
     half = as_submitted.sample(frac=0.5, random_state=rng).copy()
-    half["track_id"] = np.where(rng.random(len(half)) < 0.2, rng.integers(0, 50, len(half)), half["track_id"])
+    half["track_id"] = np.where(
+        rng.random(len(half)) < 0.2, rng.integers(0, 50, len(half)), half["track_id"]
+    )
     assert score_event(truth, half) == pytest.approx(reference_score(truth, half), abs=1e-12)

@@ -28,8 +28,12 @@ def sample_tables(prefix: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     from trackrec.io import load_event
 
     hits, particles, truth = load_event(prefix, parts=("hits", "particles", "truth"))
-    hits = hits.merge(truth[["hit_id", "particle_id", "weight"]], on="hit_id", validate="one_to_one")
-    layers = hits[hits["particle_id"] != 0].drop_duplicates(["particle_id", "volume_id", "layer_id"])
+    hits = hits.merge(
+        truth[["hit_id", "particle_id", "weight"]], on="hit_id", validate="one_to_one"
+    )
+    layers = hits[hits["particle_id"] != 0].drop_duplicates(
+        ["particle_id", "volume_id", "layer_id"]
+    )
     n_layers = layers.groupby("particle_id").size()
     particles = particles.copy()
     particles["pt"] = np.hypot(particles["px"], particles["py"])
@@ -74,7 +78,8 @@ def micro_event() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     }  # hit 22 (noise) is in no track
     code = {name: 100 + i for i, name in enumerate(track_hits)}
     tracks = pd.DataFrame(
-        [(h, code[name]) for name, hs in track_hits.items() for h in hs], columns=["hit_id", "track_id"]
+        [(h, code[name]) for name, hs in track_hits.items() for h in hs],
+        columns=["hit_id", "track_id"],
     )
     return hits, particles, tracks
 
@@ -126,7 +131,7 @@ def test_min_track_hits_and_thresholds_change_the_selection() -> None:
 
 
 def test_majority_particle_ignores_noise() -> None:
-    hits, particles, tracks = micro_event()
+    hits, _, tracks = micro_event()
     matching = match_tracks(hits, tracks)
     by_track = dict(zip(matching.track_id, zip(matching.majority_particle, matching.majority_hits)))
     # T3 = {9, 10, 20, 21} has as many noise hits as p2 hits; its majority particle is p2.
@@ -137,9 +142,13 @@ def test_majority_particle_ignores_noise() -> None:
 def test_tracks_naming_unknown_or_repeated_hits_are_errors() -> None:
     hits, particles, tracks = micro_event()
     with pytest.raises(TrackrecError, match="hit_id 99 that is not in the hits table"):
-        track_metrics(hits, particles, pd.concat([tracks, pd.DataFrame({"hit_id": [99], "track_id": [1]})]))
+        track_metrics(
+            hits, particles, pd.concat([tracks, pd.DataFrame({"hit_id": [99], "track_id": [1]})])
+        )
     with pytest.raises(TrackrecError, match="hit_id 1 more than once"):
-        track_metrics(hits, particles, pd.concat([tracks, pd.DataFrame({"hit_id": [1], "track_id": [1]})]))
+        track_metrics(
+            hits, particles, pd.concat([tracks, pd.DataFrame({"hit_id": [1], "track_id": [1]})])
+        )
     with pytest.raises(TrackrecError, match="metrics need truth"):
         track_metrics(hits.drop(columns="particle_id"), particles, tracks)
 
@@ -234,9 +243,23 @@ def random_events(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     particles = pd.DataFrame(
         {
             "particle_id": ids,
-            "pt": draw(st.lists(st.sampled_from([0.3, 0.7, 1.0, 2.0]), min_size=n_particles, max_size=n_particles)),
-            "eta": draw(st.lists(st.sampled_from([0.0, -2.0, 3.9, 4.2]), min_size=n_particles, max_size=n_particles)),
-            "reconstructable": draw(st.lists(st.booleans(), min_size=n_particles, max_size=n_particles)),
+            "pt": draw(
+                st.lists(
+                    st.sampled_from([0.3, 0.7, 1.0, 2.0]),
+                    min_size=n_particles,
+                    max_size=n_particles,
+                )
+            ),
+            "eta": draw(
+                st.lists(
+                    st.sampled_from([0.0, -2.0, 3.9, 4.2]),
+                    min_size=n_particles,
+                    max_size=n_particles,
+                )
+            ),
+            "reconstructable": draw(
+                st.lists(st.booleans(), min_size=n_particles, max_size=n_particles)
+            ),
         }
     )
     assigned = np.array(draw(st.lists(st.booleans(), min_size=n_hits, max_size=n_hits)))
@@ -259,7 +282,9 @@ def test_matches_reference_definitions(event: tuple, min_hits: int) -> None:
 def test_invariant_under_relabelling_and_order() -> None:
     hits, particles, tracks = micro_event()
     base = track_metrics(hits, particles, tracks)
-    relabelled = tracks.assign(track_id=tracks["track_id"] * 7 - 1000).sample(frac=1.0, random_state=3)
+    relabelled = tracks.assign(track_id=tracks["track_id"] * 7 - 1000).sample(
+        frac=1.0, random_state=3
+    )
     other = track_metrics(hits, particles, relabelled)
     assert other.keys() == base.keys()
     for key, value in base.items():
@@ -269,21 +294,34 @@ def test_invariant_under_relabelling_and_order() -> None:
 def test_real_sample_truth_tracks_are_perfect(sample_prefix: Path) -> None:
     hits, particles = sample_tables(sample_prefix)
     # The truth as tracks: one track per particle, noise hits left unassigned.
-    tracks = hits.loc[hits["particle_id"] != 0, ["hit_id", "particle_id"]].rename(columns={"particle_id": "track_id"})
+    tracks = hits.loc[hits["particle_id"] != 0, ["hit_id", "particle_id"]].rename(
+        columns={"particle_id": "track_id"}
+    )
     m = track_metrics(hits, particles, tracks)
     assert m["trackml_score"] == pytest.approx(1.0, abs=1e-6)
     assert m["n_noise_hits"] == (hits["particle_id"] == 0).sum() > 0
     for t in ("0", "0.5", "0.9", "1.5"):
         assert m[f"n_particles_pt{t}"] > 0
-        assert m[f"eff_perfect_pt{t}"] == 1.0 and m[f"eff_dm_pt{t}"] == 1.0 and m[f"eff_lhc_pt{t}"] == 1.0
+        assert (
+            m[f"eff_perfect_pt{t}"] == 1.0
+            and m[f"eff_dm_pt{t}"] == 1.0
+            and m[f"eff_lhc_pt{t}"] == 1.0
+        )
         assert m[f"fake_rate_pt{t}"] == 0.0 and m[f"duplicate_rate_pt{t}"] == 0.0
     counts = efficiency_counts(hits, particles, tracks)
     for variable in ("pt", "eta"):
         keys = [k for k in counts if k.startswith(f"count_{variable}_")]
         for kind in ("dm", "perfect"):
-            assert all(counts[k.replace("_particles", f"_{kind}")] == counts[k] for k in keys if k.endswith("_particles"))
+            assert all(
+                counts[k.replace("_particles", f"_{kind}")] == counts[k]
+                for k in keys
+                if k.endswith("_particles")
+            )
     in_eta = particles["reconstructable"] & (particles["eta"].abs() < 4)
-    assert sum(v for k, v in counts.items() if k.startswith("count_pt_") and k.endswith("_particles")) == in_eta.sum()
+    assert (
+        sum(v for k, v in counts.items() if k.startswith("count_pt_") and k.endswith("_particles"))
+        == in_eta.sum()
+    )
 
 
 def test_real_sample_singletons_find_nothing(sample_prefix: Path) -> None:

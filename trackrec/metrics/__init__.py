@@ -7,7 +7,18 @@ used without files; :mod:`trackrec.metrics.command` adds ``trackrec score`` and
 
 from __future__ import annotations
 
+from trackrec.metrics.edges import edge_metrics
+from trackrec.metrics.resolution import binned_resolution, pruned_rms, quantile_width
 from trackrec.metrics.score import score_event
 from trackrec.metrics.tracking import efficiency_counts, parse_count_key, track_metrics
 
-__all__ = ["efficiency_counts", "parse_count_key", "score_event", "track_metrics"]
+__all__ = [
+    "binned_resolution",
+    "edge_metrics",
+    "efficiency_counts",
+    "parse_count_key",
+    "pruned_rms",
+    "quantile_width",
+    "score_event",
+    "track_metrics",
+]

@@ -49,7 +49,10 @@ def run_score(args: argparse.Namespace) -> int:
     truth = load_truth_file(args.truth)
     _blame(args.truth, lambda: check_truth(truth))
     submission = load_submission_file(args.submission)
-    _blame(args.submission, lambda: check_submission(truth, submission, truth_name=f"truth file {args.truth}"))
+    _blame(
+        args.submission,
+        lambda: check_submission(truth, submission, truth_name=f"truth file {args.truth}"),
+    )
     print(repr(score_event(truth, submission)))
     return 0
 
@@ -59,14 +62,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     hits = read_table(args.hits, "hits")
     if "particle_id" not in hits.columns or "weight" not in hits.columns:
-        raise InputError(args.hits, "hits table has no truth columns (particle_id, weight); metrics need truth")
+        raise InputError(
+            args.hits, "hits table has no truth columns (particle_id, weight); metrics need truth"
+        )
     _blame(args.hits, lambda: check_hits(hits))
     particles = read_table(args.particles, "particles")
     _blame(args.particles, lambda: check_particles(particles))
     tracks = read_table(args.tracks, "tracks", columns=["hit_id", "track_id"])
     _blame(
         args.tracks,
-        lambda: check_submission(hits, tracks, name="tracks table", truth_name=f"hits table {args.hits}"),
+        lambda: check_submission(
+            hits, tracks, name="tracks table", truth_name=f"hits table {args.hits}"
+        ),
     )
     options = {"max_abs_eta": args.max_abs_eta, "min_track_hits": args.min_track_hits}
     metrics = track_metrics(hits, particles, tracks, pt_thresholds=args.pt_thresholds, **options)
@@ -101,7 +108,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     score.add_argument("--truth", required=True, metavar="TRUTH", help="truth file (csv or csv.gz)")
     score.add_argument(
-        "--submission", required=True, metavar="SUB", help="submission: hit_id, track_id (csv, csv.gz or parquet)"
+        "--submission",
+        required=True,
+        metavar="SUB",
+        help="submission: hit_id, track_id (csv, csv.gz or parquet)",
     )
     score.set_defaults(handler=run_score)
 
@@ -112,9 +122,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "duplicate rates, efficiency counts per pT and eta bin) and write them as flat JSON with "
         "sorted keys; undefined ratios are null.",
     )
-    evaluate.add_argument("--hits", required=True, metavar="HITS.parquet", help="hits table with truth")
-    evaluate.add_argument("--particles", required=True, metavar="PARTICLES.parquet", help="particles table")
-    evaluate.add_argument("--tracks", required=True, metavar="TRACKS.parquet", help="tracks table (hit_id, track_id)")
+    evaluate.add_argument(
+        "--hits", required=True, metavar="HITS.parquet", help="hits table with truth"
+    )
+    evaluate.add_argument(
+        "--particles", required=True, metavar="PARTICLES.parquet", help="particles table"
+    )
+    evaluate.add_argument(
+        "--tracks", required=True, metavar="TRACKS.parquet", help="tracks table (hit_id, track_id)"
+    )
     evaluate.add_argument("--out", required=True, metavar="METRICS.json", help="output JSON file")
     evaluate.add_argument(
         "--pt-thresholds",
@@ -125,9 +141,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pT thresholds in GeV for the particles of interest (default: %(default)s)",
     )
     evaluate.add_argument(
-        "--max-abs-eta", type=_positive_float, default=4.0, help="|eta| cut for particles of interest (default: 4)"
+        "--max-abs-eta",
+        type=_positive_float,
+        default=4.0,
+        help="|eta| cut for particles of interest (default: 4)",
     )
     evaluate.add_argument(
-        "--min-track-hits", type=_positive_int, default=3, help="smaller tracks are dropped (default: 3)"
+        "--min-track-hits",
+        type=_positive_int,
+        default=3,
+        help="smaller tracks are dropped (default: 3)",
     )
     evaluate.set_defaults(handler=run_evaluate)

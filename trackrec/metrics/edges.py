@@ -75,27 +75,44 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator > 0 else math.nan
 
 
-def _validate(src: np.ndarray, dst: np.ndarray, scores: np.ndarray, hits: pd.DataFrame, particles: pd.DataFrame) -> None:
-    for frame, columns, what in ((hits, HITS_COLUMNS, "hits"), (particles, PARTICLE_COLUMNS, "particles")):
+def _validate(
+    src: np.ndarray,
+    dst: np.ndarray,
+    scores: np.ndarray,
+    hits: pd.DataFrame,
+    particles: pd.DataFrame,
+) -> None:
+    for frame, columns, what in (
+        (hits, HITS_COLUMNS, "hits"),
+        (particles, PARTICLE_COLUMNS, "particles"),
+    ):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
-            raise TrackrecError(f"{what} table lacks column(s) {', '.join(missing)} (edge metrics need truth)")
+            raise TrackrecError(
+                f"{what} table lacks column(s) {', '.join(missing)} (edge metrics need truth)"
+            )
     if not (src.ndim == dst.ndim == scores.ndim == 1 and len(src) == len(dst) == len(scores)):
-        raise TrackrecError(f"src, dst and scores must be 1-d of one length, got {src.shape}, {dst.shape}, {scores.shape}")
+        raise TrackrecError(
+            f"src, dst and scores must be 1-d of one length, got {src.shape}, {dst.shape}, {scores.shape}"
+        )
     if len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= len(hits)):
         raise TrackrecError(f"edge endpoints must be hit row positions in [0, {len(hits)})")
     if not np.isfinite(scores).all():
         raise TrackrecError("edge scores must be finite")
 
 
-def truth_segments(hits: pd.DataFrame, particles: pd.DataFrame, of_interest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def truth_segments(
+    hits: pd.DataFrame, particles: pd.DataFrame, of_interest: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(first, second) hit row positions of the truth segments of the selected particles.
 
     ``of_interest`` masks the rows of ``particles``. Each particle's hits are ordered by
     distance from its vertex and joined consecutively.
     """
     selected = particles.loc[of_interest, ["particle_id", "vx", "vy", "vz"]]
-    particle_row = pd.Index(selected["particle_id"].to_numpy()).get_indexer(hits["particle_id"].to_numpy())
+    particle_row = pd.Index(selected["particle_id"].to_numpy()).get_indexer(
+        hits["particle_id"].to_numpy()
+    )
     rows = np.flatnonzero(particle_row >= 0)
     owner = particle_row[rows]
     vertex = selected[["vx", "vy", "vz"]].to_numpy(dtype=np.float64)[owner]
@@ -114,7 +131,11 @@ def _pair_key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 
 def _count_segment50(
-    n_nodes: int, src: np.ndarray, dst: np.ndarray, node_particle: np.ndarray, particle_size: np.ndarray
+    n_nodes: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    node_particle: np.ndarray,
+    particle_size: np.ndarray,
 ) -> int:
     """Particles whose largest component (nodes joined by the edges) has >= half their hits.
 
@@ -123,7 +144,9 @@ def _count_segment50(
     """
     if len(particle_size) == 0:
         return 0
-    graph = scipy.sparse.coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_nodes, n_nodes))
+    graph = scipy.sparse.coo_matrix(
+        (np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_nodes, n_nodes)
+    )
     _, label = connected_components(graph, directed=False)
     # Components never span two particles, so the component label alone identifies the pair.
     component_size = np.bincount(label, minlength=n_nodes)
@@ -180,17 +203,27 @@ def edge_metrics(
 
     def count50(edge_mask: np.ndarray) -> int:
         return _count_segment50(
-            len(poi_hits), node_of_hit[src[edge_mask]], node_of_hit[dst[edge_mask]], node_particle, particle_size
+            len(poi_hits),
+            node_of_hit[src[edge_mask]],
+            node_of_hit[dst[edge_mask]],
+            node_particle,
+            particle_size,
         )
 
     n_segment50 = count50(true_of_interest)
-    n_edges_needed = _edges_for_fraction(scores, true_of_interest, count50, n_segment50, 95) if n_poi else math.nan
+    n_edges_needed = (
+        _edges_for_fraction(scores, true_of_interest, count50, n_segment50, 95)
+        if n_poi
+        else math.nan
+    )
 
     return {
         "edge_eff": _ratio((kept & true_of_interest).sum(), true_of_interest.sum()),
         "edge_eff_total": _ratio(n_found_segments, len(segment_keys)),
         "edge_purity": _ratio((kept & true).sum(), kept.sum()),
-        "edge_purity_pt": _ratio((kept & true_of_interest).sum(), (kept & (true_of_interest | ~true)).sum()),
+        "edge_purity_pt": _ratio(
+            (kept & true_of_interest).sum(), (kept & (true_of_interest | ~true)).sum()
+        ),
         "edge_roc_auc": roc_auc(true, scores),
         "edges_per_hit": _ratio(len(src), n_hits),
         "segment50": _ratio(n_segment50, n_poi),
@@ -204,7 +237,11 @@ def edge_metrics(
 
 
 def _edges_for_fraction(
-    scores: np.ndarray, useful: np.ndarray, count: Callable[[np.ndarray], int], full_count: int, percent: int
+    scores: np.ndarray,
+    useful: np.ndarray,
+    count: Callable[[np.ndarray], int],
+    full_count: int,
+    percent: int,
 ) -> int:
     """Fewest edges, in decreasing score order, whose ``useful`` ones reach ``percent``% of the count.
 

@@ -9,6 +9,7 @@ through their share of the entries).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -34,7 +35,9 @@ def pruned_rms(
     Non-finite values are ignored; an empty input gives ``(nan, nan, 0)``.
     """
     if nsigma <= 0 or max_iter < 1:
-        raise TrackrecError(f"pruned_rms needs nsigma > 0 and max_iter >= 1, got {nsigma}, {max_iter}")
+        raise TrackrecError(
+            f"pruned_rms needs nsigma > 0 and max_iter >= 1, got {nsigma}, {max_iter}"
+        )
     values = _finite(residuals)
     if len(values) == 0:
         return math.nan, math.nan, 0
@@ -92,7 +95,7 @@ def binned_resolution(
     binning = frame[bin_col].to_numpy(dtype=np.float64)
     bin_index = np.searchsorted(edges_array, binning, side="right") - 1
     rows = []
-    for i, (lo, hi) in enumerate(zip(edges_array[:-1], edges_array[1:])):
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges_array)):
         in_bin = _finite(values[bin_index == i])
         mean, rms, n_kept = pruned_rms(in_bin, nsigma=nsigma)
         rows.append(

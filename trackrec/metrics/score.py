@@ -81,7 +81,11 @@ def submission_positions(
         raise TrackrecError(f"{name} lacks column(s) {', '.join(missing)}")
     if submission["hit_id"].isna().any() or submission["track_id"].isna().any():
         raise TrackrecError(f"{name} has empty hit_id or track_id values")
-    truth_index = truth_hit_ids if isinstance(truth_hit_ids, pd.Index) else pd.Index(np.asarray(truth_hit_ids))
+    truth_index = (
+        truth_hit_ids
+        if isinstance(truth_hit_ids, pd.Index)
+        else pd.Index(np.asarray(truth_hit_ids))
+    )
     if not truth_index.is_unique:
         raise TrackrecError(f"{truth_name} has repeated hit_ids")
     hit_ids = submission["hit_id"].to_numpy()
@@ -105,7 +109,11 @@ def submission_positions(
 
 
 def check_submission(
-    truth: pd.DataFrame, submission: pd.DataFrame, *, name: str = "submission", truth_name: str = "truth"
+    truth: pd.DataFrame,
+    submission: pd.DataFrame,
+    *,
+    name: str = "submission",
+    truth_name: str = "truth",
 ) -> None:
     """Raise :class:`TrackrecError` unless every submitted hit is a truth hit given once.
 

@@ -26,6 +26,7 @@ interest" is a different statement from "none of them was found".
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,12 +105,16 @@ def check_particles(particles: pd.DataFrame) -> None:
         raise TrackrecError(f"particles table has particle_id {first} more than once")
 
 
-def match_tracks(hits: pd.DataFrame, tracks: pd.DataFrame, *, min_track_hits: int = 3) -> TrackMatching:
+def match_tracks(
+    hits: pd.DataFrame, tracks: pd.DataFrame, *, min_track_hits: int = 3
+) -> TrackMatching:
     """Find each track's majority particle and the counts that the matching criteria need.
 
     ``tracks`` (hit_id, track_id) must name each hit at most once and only hits of ``hits``.
     """
-    positions = submission_positions(hits["hit_id"], tracks, name="tracks table", truth_name="hits table")
+    positions = submission_positions(
+        hits["hit_id"], tracks, name="tracks table", truth_name="hits table"
+    )
     track_codes, track_ids = pd.factorize(tracks["track_id"].to_numpy(), sort=True)
     kept = np.bincount(track_codes, minlength=len(track_ids))[track_codes] >= min_track_hits
     kept_codes, track_ids = pd.factorize(track_ids[track_codes[kept]], sort=True)
@@ -124,7 +129,10 @@ def match_tracks(hits: pd.DataFrame, tracks: pd.DataFrame, *, min_track_hits: in
     majority_particle_size = np.zeros(n_tracks, dtype=np.int64)
     real = pairs.particle_id != 0
     ptrack, ppid, pshared, psize = (
-        pairs.track[real], pairs.particle_id[real], pairs.n_shared[real], pairs.particle_size[real]
+        pairs.track[real],
+        pairs.particle_id[real],
+        pairs.n_shared[real],
+        pairs.particle_size[real],
     )
     # Sort by track, then most shared hits first, then smallest particle id; keep the first.
     order = np.lexsort((ppid, -pshared, ptrack))
@@ -153,7 +161,9 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator > 0 else math.nan
 
 
-def particle_match_flags(particles: pd.DataFrame, matching: TrackMatching) -> tuple[np.ndarray, np.ndarray]:
+def particle_match_flags(
+    particles: pd.DataFrame, matching: TrackMatching
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``particles``: (matched by a DM track, matched by a perfect track)."""
     ids = particles["particle_id"].to_numpy()
     dm = np.isin(ids, matching.majority_particle[matching.double_majority])
@@ -214,7 +224,9 @@ def track_metrics(
     dm_particle, perfect_particle = particle_match_flags(particles, matching)
     dm_track, lhc_track = matching.double_majority, matching.lhc
     # Row of the particles table for each track's majority particle (-1: noise or unknown).
-    majority_row = pd.Index(particles["particle_id"].to_numpy()).get_indexer(matching.majority_particle)
+    majority_row = pd.Index(particles["particle_id"].to_numpy()).get_indexer(
+        matching.majority_particle
+    )
     for threshold in pt_thresholds:
         suffix = f"pt{threshold:g}"
         interest = _of_interest(particles, threshold, max_abs_eta)
@@ -271,7 +283,7 @@ def _binned_counts(
     counts: dict[str, float] = {}
     for kind, mask in flags.items():
         per_bin = np.bincount(bin_index[inside & mask], minlength=len(edges_array) - 1)
-        for i, (lo, hi) in enumerate(zip(edges_array[:-1], edges_array[1:])):
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges_array)):
             counts[count_key(variable, lo, hi, kind)] = float(per_bin[i])
     return counts
 
@@ -305,11 +317,16 @@ def efficiency_counts(
     eta = particles["eta"].to_numpy(dtype=np.float64)
 
     in_eta = reconstructable & (np.abs(eta) < max_abs_eta)
-    counts = _binned_counts(pt, pt_edges, {"particles": in_eta, "dm": in_eta & dm, "perfect": in_eta & perfect}, "pt")
+    counts = _binned_counts(
+        pt, pt_edges, {"particles": in_eta, "dm": in_eta & dm, "perfect": in_eta & perfect}, "pt"
+    )
     above_pt = reconstructable & (pt > eta_min_pt)
     counts.update(
         _binned_counts(
-            eta, eta_edges, {"particles": above_pt, "dm": above_pt & dm, "perfect": above_pt & perfect}, "eta"
+            eta,
+            eta_edges,
+            {"particles": above_pt, "dm": above_pt & dm, "perfect": above_pt & perfect},
+            "eta",
         )
     )
     return counts
