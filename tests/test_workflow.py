@@ -1,0 +1,144 @@
+"""The Snakemake workflow end to end: lint, dry run, config errors, complete runs, reruns.
+
+Two complete runs on tiny data (session fixtures): simulated low-pileup events, and the real
+TrackML sample through ``data.source: trackml``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workflow_helpers import config_args, job_counts, snakemake
+
+from trackrec.io.parquet import read_table
+
+TINY_SIMULATION = {
+    "source": "simulate",
+    "simulate": {"n_events": 3, "first_event_id": 1000, "pileup": 2, "seed": 7},
+    "split": {"train": [1000], "val": [], "test": [1001, 1002]},
+}
+
+
+def trackml_data(sample_dir: Path) -> dict:
+    return {
+        "source": "trackml",
+        "trackml_dir": str(sample_dir),
+        "split": {"train": 0, "val": 0, "test": 1.0},
+    }
+
+
+def test_lint() -> None:
+    result = snakemake("--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None:
+    result = snakemake("-n", "--config", f"results={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    # default: 6 simulated events, split 3/1/2
+    assert job_counts(result.stdout) == {
+        "all": 1,
+        "evaluate": 2,
+        "ingest": 6,
+        "report": 1,
+        "simulate_detector": 1,
+        "simulate_event": 6,
+        "track_dbscan_baseline": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ('tracking={"dbscan_baseline": {"epss": 0.1}}', "epss"),
+        ('data={"simulate": {"pileup": "lots"}}', "pileup"),
+        ('data={"source": "tevatron"}', "source"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path: Path, override: str, named: str) -> None:
+    result = snakemake("-n", "--config", f"results={tmp_path}", override)
+    assert result.returncode != 0
+    # snakemake prints workflow errors on stdout
+    assert named in result.stdout + result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_trackml_folder_is_named(tmp_path: Path) -> None:
+    data = {"source": "trackml", "trackml_dir": str(tmp_path / "nowhere")}
+    result = snakemake("-n", *config_args(tmp_path, data))
+    assert result.returncode != 0
+    assert "nowhere: data.trackml_dir is not a folder" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    results = tmp_path_factory.mktemp("simulated")
+    result = snakemake("--cores", "2", *config_args(results, TINY_SIMULATION))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return results
+
+
+@pytest.fixture(scope="session")
+def trackml_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    results = tmp_path_factory.mktemp("trackml")
+    result = snakemake("--cores", "2", *config_args(results, trackml_data(sample_dir)))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return results
+
+
+def _check_run_layout(run: Path, events: list[str], truth_events: list[str]) -> dict:
+    for event in events:
+        assert read_table(run / "hits" / f"{event}.parquet", "hits").shape[0] > 0
+    for event in truth_events:
+        tracks = read_table(run / "tracks" / "dbscan_baseline" / f"{event}.parquet", "tracks")
+        hits = read_table(run / "hits" / f"{event}.parquet", "hits", columns=["hit_id"])
+        assert sorted(tracks["hit_id"]) == sorted(hits["hit_id"])
+        metrics = json.loads((run / "metrics" / "dbscan_baseline" / f"{event}.json").read_text())
+        assert 0 < metrics["trackml_score"] <= 1
+        assert {"eff_dm_pt0.9", "eff_perfect_pt0.9", "fake_rate_pt0.9", "n_tracks"} <= set(metrics)
+    summary = json.loads((run / "report" / "summary.json").read_text())
+    score = summary["methods"]["dbscan_baseline"]["trackml_score"]
+    assert score["n"] == len(truth_events) and 0 < score["mean"] <= 1
+    assert summary["failed_events"] == []
+    assert {"ingest", "track_dbscan_baseline", "evaluate"} <= set(summary["stages"])
+    for stage in summary["stages"].values():
+        assert stage["s_per_event"] > 0
+    assert (run / "report" / "summary.csv").read_text().startswith("section,name,metric")
+    assert "data:image/png;base64," in (run / "report" / "report.html").read_text()
+    for stage in ("ingest", "track_dbscan_baseline"):
+        assert (run / "logs" / stage / f"{truth_events[0]}.log").exists()
+    return summary
+
+
+def test_simulated_run_is_complete(simulated_run: Path) -> None:
+    run = simulated_run / "default"
+    events = ["event000001000", "event000001001", "event000001002"]
+    summary = _check_run_layout(run, events, events[1:])
+    assert "simulate_event" in summary["stages"]
+    assert (run / "simulated" / "detectors.csv.gz").exists()
+
+
+def test_trackml_run_is_complete(trackml_run: Path) -> None:
+    summary = _check_run_layout(trackml_run / "default", ["event000000001"], ["event000000001"])
+    assert "simulate_event" not in summary["stages"]
+
+
+def test_nothing_to_do_after_a_complete_run(simulated_run: Path) -> None:
+    result = snakemake("-n", *config_args(simulated_run, TINY_SIMULATION))
+    assert result.returncode == 0
+    assert job_counts(result.stdout) == {}
+
+
+def test_tracking_edit_reruns_only_downstream(simulated_run: Path) -> None:
+    edited = {"dbscan_baseline": {"eps": 0.0075}}
+    result = snakemake("-n", *config_args(simulated_run, TINY_SIMULATION, tracking=edited))
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result.stdout) == {
+        "all": 1,
+        "evaluate": 2,
+        "report": 1,
+        "track_dbscan_baseline": 2,
+    }
