@@ -2,19 +2,18 @@
 
 Everything here is a pure function of pandas frames / numpy arrays, so it can be tested and
 used without files; :mod:`trackrec.metrics.command` adds ``trackrec score`` and
-``trackrec evaluate`` on top.
+``trackrec evaluate`` on top. Edge metrics live in :mod:`trackrec.metrics.edges` and are not
+imported here: they need scipy, which would slow down every ``trackrec`` command's start.
 """
 
 from __future__ import annotations
 
-from trackrec.metrics.edges import edge_metrics
 from trackrec.metrics.resolution import binned_resolution, pruned_rms, quantile_width
 from trackrec.metrics.score import score_event
 from trackrec.metrics.tracking import efficiency_counts, parse_count_key, track_metrics
 
 __all__ = [
     "binned_resolution",
-    "edge_metrics",
     "efficiency_counts",
     "parse_count_key",
     "pruned_rms",
