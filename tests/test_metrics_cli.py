@@ -162,6 +162,19 @@ def test_evaluate_refuses_hits_without_truth(
     assert out.read_text() == "previous\n"  # untouched
 
 
+def test_evaluate_refuses_empty_particles(
+    sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    particles = read_table(sample_tables_dir / "particles.parquet", "particles")
+    empty = tmp_path / "particles.parquet"
+    write_table(particles.iloc[:0], empty, "particles")
+    argv = evaluate_argv(sample_tables_dir, tmp_path / "m.json")
+    argv[argv.index("--particles") + 1] = str(empty)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.startswith(f"trackrec evaluate: error: {empty}: ")
+    assert "metrics need truth" in err and not (tmp_path / "m.json").exists()
+
+
 def test_evaluate_min_track_hits_option(
     sample_tables_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

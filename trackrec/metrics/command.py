@@ -68,6 +68,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _blame(args.hits, lambda: check_hits(hits))
     particles = read_table(args.particles, "particles")
     _blame(args.particles, lambda: check_particles(particles))
+    if particles.empty and (hits["particle_id"].to_numpy() != 0).any():
+        raise InputError(
+            args.particles, "particles table is empty (a test event?); metrics need truth"
+        )
     tracks = read_table(args.tracks, "tracks", columns=["hit_id", "track_id"])
     _blame(
         args.tracks,
