@@ -130,7 +130,7 @@ def random_events(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
     return truth, submission
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(random_events())
 def test_matches_reference_loop(event: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     truth, submission = event
