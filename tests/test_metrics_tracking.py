@@ -115,6 +115,26 @@ def test_micro_event_metrics_by_hand() -> None:
     assert len(m) == 4 + 6 * 4
 
 
+def test_a_particle_split_in_two_clean_tracks_is_a_duplicate() -> None:
+    # p1 has 8 hits: track A holds 5 (DM matched), track B the other 3 (majority matched only,
+    # since 3 of 8 is not more than half of p1). p2's 4 hits form track C.
+    hits = pd.DataFrame(
+        {"hit_id": np.arange(1, 13), "particle_id": [1] * 8 + [2] * 4, "weight": [1.0] * 12}
+    )
+    particles = pd.DataFrame(
+        {"particle_id": [1, 2], "pt": [1.0, 2.0], "eta": [0.0, 0.0], "reconstructable": [True] * 2}
+    )
+    tracks = pd.DataFrame({"hit_id": np.arange(1, 13), "track_id": [1] * 5 + [2] * 3 + [3] * 4})
+    m = track_metrics(hits, particles, tracks, pt_thresholds=(0.0, 1.5))
+    # t=0: majority-matched tracks A, B, C of particles p1, p1, p2 -> (3 - 2) / 3
+    assert m["duplicate_rate_pt0"] == pytest.approx(1 / 3)
+    # t=1.5: only p2 is of interest -> C alone, no duplicate
+    assert m["duplicate_rate_pt1.5"] == 0.0
+    # B is not DM matched: a fake, over A, C and B -> 1/3; both particles found (DM)
+    assert m["fake_rate_pt0"] == pytest.approx(1 / 3)
+    assert m["eff_dm_pt0"] == 1.0
+
+
 def test_min_track_hits_and_thresholds_change_the_selection() -> None:
     hits, particles, tracks = micro_event()
     # With min_track_hits=4 only T1, T2 and T3 remain: p3 is lost, T4/T5 are no tracks.
@@ -198,7 +218,7 @@ def reference_metrics(
         for row in particles.itertuples()
         if row.reconstructable and abs(row.eta) < 4.0 and row.pt > t
     }
-    dm_found, perfect_found, dm_tracks_of_interest = set(), set(), []
+    dm_found, perfect_found, dm_tracks_of_interest, majority_of_interest = set(), set(), [], []
     n_unmatched = lhc_good = lhc_unmatched = 0
     for hs in groups.values():
         if len(hs) < min_hits:
@@ -206,6 +226,8 @@ def reference_metrics(
         counts = Counter(particle_of[h] for h in hs if particle_of[h] != 0)
         best = min(counts, key=lambda p: (-counts[p], p)) if counts else None
         n = counts[best] if counts else 0
+        if best is not None and 2 * n > len(hs) and best in interest:
+            majority_of_interest.append(best)
         if best is not None and 2 * n > len(hs) and 2 * n > n_hits_of[best]:
             dm_found.add(best)
             if best in interest:
@@ -228,7 +250,9 @@ def reference_metrics(
         "eff_perfect": ratio(len(perfect_found & interest), len(interest)),
         "eff_lhc": ratio(lhc_good, lhc_good + lhc_unmatched),
         "fake_rate": ratio(n_unmatched, n_unmatched + n_matched),
-        "duplicate_rate": ratio(n_matched - len(set(dm_tracks_of_interest)), n_matched),
+        "duplicate_rate": ratio(
+            len(majority_of_interest) - len(set(majority_of_interest)), len(majority_of_interest)
+        ),
         "n_particles": float(len(interest)),
     }
 

@@ -70,6 +70,10 @@ class TrackMatching:
         )
 
     @property
+    def majority(self) -> np.ndarray:
+        return (self.majority_particle != 0) & (2 * self.majority_hits > self.size)
+
+    @property
     def perfect(self) -> np.ndarray:
         return (
             (self.majority_particle != 0)
@@ -200,10 +204,12 @@ def track_metrics(
         fraction not DM-matched. Unmatched tracks cannot be assigned a pT, so they count at
         every threshold (the same convention as ``eff_lhc``).
     ``duplicate_rate_pt{t}``
-        ``(n_matched_tracks - n_matched_particles) / n_matched_tracks`` over the tracks
-        DM-matched to particles of interest. A particle can hold more than half of its hits in
-        only one of a set of disjoint tracks, so for a valid tracks table (each hit at most
-        once) this is 0 by construction; the key stays for comparability with other tools.
+        ``(n_tracks - n_particles) / n_tracks`` over the tracks **majority matched** (more
+        than 50% of the track's hits from one particle, no condition on the particle's share)
+        to particles of interest: the fraction of such tracks that are extra copies of a
+        particle already found, e.g. a particle split into two clean pieces. (With
+        double-majority matching each particle could match only one of a set of disjoint
+        tracks, so that rate would be 0 by construction.)
 
     Plus ``trackml_score`` (official score of the tracks as given, short tracks included),
     ``n_tracks`` (tracks with at least ``min_track_hits`` hits), ``n_hits`` and
@@ -223,6 +229,7 @@ def track_metrics(
     }
     dm_particle, perfect_particle = particle_match_flags(particles, matching)
     dm_track, lhc_track = matching.double_majority, matching.lhc
+    majority_track = matching.majority
     # Row of the particles table for each track's majority particle (-1: noise or unknown).
     majority_row = pd.Index(particles["particle_id"].to_numpy()).get_indexer(
         matching.majority_particle
@@ -232,9 +239,10 @@ def track_metrics(
         interest = _of_interest(particles, threshold, max_abs_eta)
         majority_of_interest = np.append(interest, False)[majority_row]  # row -1 -> False
         n_particles = int(interest.sum())
-        matched_tracks = dm_track & majority_of_interest
-        n_matched_tracks = int(matched_tracks.sum())
-        n_matched_particles = len(np.unique(matching.majority_particle[matched_tracks]))
+        n_matched_tracks = int((dm_track & majority_of_interest).sum())
+        majority_tracks = majority_track & majority_of_interest
+        n_majority_tracks = int(majority_tracks.sum())
+        n_majority_particles = len(np.unique(matching.majority_particle[majority_tracks]))
         lhc_good = int((lhc_track & majority_of_interest).sum())
         n_fake = int((~dm_track).sum())
         metrics.update(
@@ -245,7 +253,7 @@ def track_metrics(
                 f"eff_lhc_{suffix}": _ratio(lhc_good, lhc_good + int((~lhc_track).sum())),
                 f"fake_rate_{suffix}": _ratio(n_fake, n_fake + n_matched_tracks),
                 f"duplicate_rate_{suffix}": _ratio(
-                    n_matched_tracks - n_matched_particles, n_matched_tracks
+                    n_majority_tracks - n_majority_particles, n_majority_tracks
                 ),
             }
         )

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import DBSCAN
 
 
 def _param(default: float, help: str) -> Any:
@@ -95,6 +94,8 @@ def dbscan_track_ids(
 
     Noise points of DBSCAN (``min_samples > 1``) become single-hit tracks of their own.
     """
+    from sklearn.cluster import DBSCAN  # heavy import: only when clustering, not on CLI start
+
     params = params or DbscanParams()
     params.validate()
     x, y, z = (np.asarray(a, dtype=np.float64) for a in (x, y, z))
