@@ -197,3 +197,13 @@ def test_schema_markdown_lists_every_column() -> None:
             assert f"| `{column.name}` |" in text
     assert set(TABLES) == {"hits", "particles", "tracks"}
     assert TABLES["tracks"].names == ["hit_id", "track_id"]
+
+
+def test_schema_document_is_current() -> None:
+    from conftest import REPO_ROOT
+
+    from trackrec.io.schema import schema_document
+
+    assert (REPO_ROOT / "docs" / "schema.md").read_text() == schema_document(), (
+        "regenerate docs/schema.md from trackrec.io.schema.schema_document()"
+    )

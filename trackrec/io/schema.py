@@ -197,3 +197,15 @@ def schema_markdown(tables: list[str] | None = None) -> str:
                        f"{col.description} |")
         out.append("")
     return "\n".join(out)
+
+
+def schema_document() -> str:
+    """``docs/schema.md``: the version, the metadata contract and every table."""
+    return (
+        f"# Parquet table schemas (version {SCHEMA_VERSION})\n\n"
+        "Generated from `trackrec/io/schema.py` (`schema_document()`; a test checks that this"
+        " file is current). Every Parquet file trackrec writes stores"
+        " `trackrec.schema_version` and `trackrec.table` in its key-value metadata; readers"
+        " refuse a file of another table or another major version.\n\n"
+        f"{schema_markdown()}\n"
+    )
