@@ -104,7 +104,7 @@ def test_full_pileup_event_looks_like_trackml() -> None:
     particles, hits = tables["particles"], tables["hits"]
     with_hits = (particles.nhits > 0).sum()
     assert 9_500 <= with_hits <= 12_000
-    assert 10_000 <= len(particles) <= 12_500
+    assert 9_500 <= len(particles) <= 12_500  # event-to-event spread is ~5 %
     assert 100_000 <= len(hits) <= 125_000
     assert 0.3 < np.median(_pt(particles)) < 0.4
     reconstructable = particles.nhits[particles.nhits >= 4]

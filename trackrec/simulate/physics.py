@@ -59,7 +59,7 @@ class InteractionModel:
     lambda_decays: float  # mean Lambda (bar) -> p pi decays
 
 
-MINIMUM_BIAS = InteractionModel(mean_charged=40.0, nbd_k=1.8, temperature=0.100, power=4.75,
+MINIMUM_BIAS = InteractionModel(mean_charged=38.0, nbd_k=1.8, temperature=0.100, power=4.75,
                                 k0s_decays=2.2, lambda_decays=0.8)  # fmt: skip
 HARD_SCATTER = InteractionModel(mean_charged=130.0, nbd_k=4.0, temperature=0.200, power=4.5,
                                 k0s_decays=6.0, lambda_decays=2.0)  # fmt: skip
