@@ -24,6 +24,11 @@ rule report:
             caption="../workflow/report/stages.rst",
             category="Resources",
         ),
+        scores=report(
+            f"{RUN}/report/scores.png",
+            caption="../workflow/report/scores.rst",
+            category="Tracking performance",
+        ),
     params:
         expected_events=TEST_EVENTS,
     conda:
@@ -35,4 +40,5 @@ rule report:
         " --expected-events {params.expected_events}"
         " --summary-json {output.summary_json} --summary-csv {output.summary_csv}"
         " --html {output.html} --plot-efficiency-pt {output.eff_pt}"
-        " --plot-efficiency-eta {output.eff_eta} --plot-stages {output.stages} > {log} 2>&1"
+        " --plot-efficiency-eta {output.eff_eta} --plot-stages {output.stages}"
+        " --plot-scores {output.scores} > {log} 2>&1"

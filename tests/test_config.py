@@ -8,8 +8,9 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
 from trackrec.config import coerce_config_strings, load_schema
+
+from conftest import REPO_ROOT
 
 SCHEMA = load_schema(REPO_ROOT / "workflow/schemas/config.schema.yaml")
 DEFAULT = yaml.safe_load((REPO_ROOT / "config/config.yaml").read_text())

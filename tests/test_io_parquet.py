@@ -200,9 +200,9 @@ def test_schema_markdown_lists_every_column() -> None:
 
 
 def test_schema_document_is_current() -> None:
-    from conftest import REPO_ROOT
-
     from trackrec.io.schema import schema_document
+
+    from conftest import REPO_ROOT
 
     assert (REPO_ROOT / "docs" / "schema.md").read_text() == schema_document(), (
         "regenerate docs/schema.md from trackrec.io.schema.schema_document()"

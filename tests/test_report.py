@@ -101,13 +101,15 @@ def test_report_command_writes_everything(run_dir: Path) -> None:
         "efficiency_vs_pt.png",
         "efficiency_vs_eta.png",
         "stages.png",
+        "scores.png",
     ):
         assert (report / name).stat().st_size > 0, name
     summary = json.loads((report / "summary.json").read_text())
     assert set(summary) >= {"methods", "stages", "failed_events"}
+    assert summary["per_event_scores"]["dbscan"] == {"event000000001": 0.5, "event000000002": 0.7}
     assert summary["methods"]["dbscan"]["eff_dm_pt0.9"]["mean"] is None  # NaN -> null
     html = (report / "report.html").read_text()
-    assert "dbscan" in html and html.count("data:image/png;base64,") == 3
+    assert "dbscan" in html and html.count("data:image/png;base64,") == 4
     csv_lines = (report / "summary.csv").read_text().splitlines()
     assert csv_lines[0] == "section,name,metric,mean,std,n"
     assert any(line.startswith("stage,ingest,s_per_event,2.0") for line in csv_lines)

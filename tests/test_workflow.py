@@ -7,13 +7,14 @@ TrackML sample through ``data.source: trackml``.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from workflow_helpers import config_args, job_counts, snakemake
-
 from trackrec.io.parquet import read_table
+
+from workflow_helpers import config_args, job_counts, snakemake
 
 TINY_SIMULATION = {
     "source": "simulate",
@@ -142,3 +143,13 @@ def test_tracking_edit_reruns_only_downstream(simulated_run: Path) -> None:
         "report": 1,
         "track_dbscan_baseline": 2,
     }
+
+
+def test_snakemake_report_collects_the_plots(simulated_run: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "report.zip"
+    result = snakemake("--report", str(archive), *config_args(simulated_run, TINY_SIMULATION))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+    names = zipfile.ZipFile(archive).namelist()
+    for plot in ("efficiency_vs_pt.png", "efficiency_vs_eta.png", "stages.png", "scores.png"):
+        assert any(name.endswith(plot) for name in names), plot

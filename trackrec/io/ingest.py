@@ -25,7 +25,7 @@ import pandas as pd
 from trackrec.io.schema import HITS, PARTICLES
 
 _MODULE_KEY = ("volume_id", "layer_id", "module_id")
-_ROTATION = tuple(f"rot_{g}{l}" for g in "xyz" for l in "uvw")
+_ROTATION = tuple(f"rot_{g}{axis}" for g in "xyz" for axis in "uvw")
 
 
 def _lookup(keys: np.ndarray, table_keys: np.ndarray) -> np.ndarray:

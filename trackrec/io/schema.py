@@ -107,9 +107,9 @@ HITS = TableSchema(
                "max(ch1) − min(ch1) + 1 (0 for a hit without cells)", "cells"),
         # geometry: the hit's module from detectors.csv
         *(
-            Column(f"rot_{g}{l}", _F32, "", f"module rotation matrix element: global {g} "
-                   f"component of the local {l} axis", "geometry")
-            for g in "xyz" for l in "uvw"
+            Column(f"rot_{g}{axis}", _F32, "", f"module rotation matrix element: global {g} "
+                   f"component of the local {axis} axis", "geometry")
+            for g in "xyz" for axis in "uvw"
         ),
         Column("pitch_u", _F32, "mm", "cell size along u", "geometry"),
         Column("pitch_v", _F32, "mm", "cell size along v", "geometry"),

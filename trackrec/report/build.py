@@ -35,6 +35,7 @@ class ReportOutputs:
     efficiency_pt: Path
     efficiency_eta: Path
     stages: Path
+    scores: Path
 
     @classmethod
     def in_folder(cls, folder: str | Path) -> ReportOutputs:
@@ -46,6 +47,7 @@ class ReportOutputs:
             efficiency_pt=folder / "efficiency_vs_pt.png",
             efficiency_eta=folder / "efficiency_vs_eta.png",
             stages=folder / "stages.png",
+            scores=folder / "scores.png",
         )
 
 
@@ -80,6 +82,10 @@ def build_summary(
         "stages": summarise_stages(benchmarks),
         "failed_events": failed_events(metrics, expected, methods),
         "events": list(expected),
+        "per_event_scores": {
+            method: {m.event: m.values.get("trackml_score") for m in metrics if m.method == method}
+            for method in methods
+        },
         "efficiency": {
             method: rows.drop(columns="method").to_dict(orient="records")
             for method, rows in curves.groupby("method", sort=True)
@@ -99,9 +105,11 @@ def write_report(
     plots.plot_efficiency(curves, "pt", outputs.efficiency_pt)
     plots.plot_efficiency(curves, "eta", outputs.efficiency_eta)
     plots.plot_stages(summary["stages"], outputs.stages)  # type: ignore[arg-type]
+    plots.plot_scores(summary["per_event_scores"], outputs.scores)  # type: ignore[arg-type]
     figures = {
         "efficiency vs pT": outputs.efficiency_pt,
         "efficiency vs eta": outputs.efficiency_eta,
+        "TrackML score per event": outputs.scores,
         "stages": outputs.stages,
     }
     with atomic_output(outputs.html) as tmp:

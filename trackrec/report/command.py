@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("plot-efficiency-pt", "efficiency vs pT plot"),
         ("plot-efficiency-eta", "efficiency vs eta plot"),
         ("plot-stages", "stage time and memory plot"),
+        ("plot-scores", "per-event TrackML score plot"),
     ):
         parser.add_argument(f"--{name}", help=f"where to write the {meaning}")
     parser.set_defaults(handler=run_report)
@@ -59,6 +60,7 @@ def run_report(args: argparse.Namespace) -> None:
         efficiency_pt=Path(args.plot_efficiency_pt or defaults.efficiency_pt),
         efficiency_eta=Path(args.plot_efficiency_eta or defaults.efficiency_eta),
         stages=Path(args.plot_stages or defaults.stages),
+        scores=Path(args.plot_scores or defaults.scores),
     )
     summary, curves = build_summary(metrics, benchmarks, args.expected_events)
     title = args.title or f"trackrec report: {outputs.summary_json.parent.parent.name}"

@@ -94,7 +94,7 @@ def render_report(
 <h2>Tracking performance (test events)</h2>
 <p>Mean ± standard deviation over events; particles of interest are reconstructable
 (≥3 hits on distinct layers), |η| &lt; 4 and pT above the threshold in the key.</p>
-{_methods_table(summary["methods"])}  
+{_methods_table(summary["methods"])}
 {images}
 <h2>Stages</h2>
 {_stages_table(summary["stages"])}

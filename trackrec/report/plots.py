@@ -80,16 +80,17 @@ def plot_stages(stages: dict[str, dict[str, float]], path: str | Path) -> None:
     _save(fig, path)
 
 
-def plot_scores(per_event: pd.DataFrame, path: str | Path) -> None:
+def plot_scores(per_event: dict[str, dict[str, float]], path: str | Path) -> None:
     """TrackML score of every test event, one column per method."""
     fig = Figure(figsize=(6.4, 3.6))
     ax = fig.subplots()
-    methods = sorted(per_event["method"].unique())
+    methods = sorted(per_event)
     for i, method in enumerate(methods):
-        scores = per_event.loc[per_event["method"] == method, "trackml_score"]
+        scores = np.array([np.nan if v is None else v for v in per_event[method].values()], float)
         jitter = np.linspace(-0.15, 0.15, len(scores)) if len(scores) > 1 else np.zeros(len(scores))
-        ax.plot(i + jitter, scores, "o", color=f"C{i}")
+        ax.plot(i + jitter, scores, "o", color=f"C{i}", alpha=0.7)
     ax.set_xticks(range(len(methods)), methods)
+    ax.set_xlim(-0.5, max(len(methods), 1) - 0.5)
     ax.set_ylabel("TrackML score per event")
     ax.set_ylim(0, 1.02)
     ax.grid(axis="y", alpha=0.3)
