@@ -82,7 +82,7 @@ def test_simulate_detector_cli_round_trip(tmp_path, detector: pd.DataFrame) -> N
     out = tmp_path / "det.csv.gz"
     assert main(["simulate-detector", "--out", str(out)]) == 0
     back = load_detector(out)
-    assert list(back.columns[-len(DETECTOR_COLUMNS):]) == list(DETECTOR_COLUMNS)
+    assert list(back.columns[-len(DETECTOR_COLUMNS) :]) == list(DETECTOR_COLUMNS)
     np.testing.assert_allclose(back[list(DETECTOR_COLUMNS)].to_numpy(float),
                                detector.to_numpy(float), atol=1e-6)  # fmt: skip
 

@@ -26,7 +26,12 @@ def event(geometry) -> dict[str, pd.DataFrame]:
 
 
 def test_columns_and_types(event) -> None:
-    expected = {"hits": HIT_COLUMNS, "cells": CELL_COLUMNS, "particles": PARTICLE_COLUMNS, "truth": TRUTH_COLUMNS}
+    expected = {
+        "hits": HIT_COLUMNS,
+        "cells": CELL_COLUMNS,
+        "particles": PARTICLE_COLUMNS,
+        "truth": TRUTH_COLUMNS,
+    }
     for name, columns in expected.items():
         frame = event[name]
         assert list(frame.columns) == columns
@@ -116,6 +121,7 @@ def test_bad_arguments_are_one_line_errors(geometry) -> None:
 
 # ---- the command --------------------------------------------------------------------------
 
+
 def _files(folder):
     return sorted(p.name for p in folder.iterdir())
 
@@ -127,7 +133,9 @@ def test_cli_writes_trackml_files_and_single_event_equals_run(tmp_path) -> None:
     assert main(["simulate", "--out", str(single), "--events", "1", "--pileup", "3", "--seed", "9",
                  "--first-event-id", "42"]) == 0  # fmt: skip
     parts = ["cells", "hits", "particles", "truth"]
-    assert _files(run) == ["detectors.csv.gz"] + [f"event{e:09d}-{p}.csv.gz" for e in (41, 42) for p in parts]
+    assert _files(run) == ["detectors.csv.gz"] + [
+        f"event{e:09d}-{p}.csv.gz" for e in (41, 42) for p in parts
+    ]
     for name in _files(single):
         assert (run / name).read_bytes() == (single / name).read_bytes(), name
     for name in _files(run):
@@ -140,7 +148,10 @@ def test_cli_writes_trackml_files_and_single_event_equals_run(tmp_path) -> None:
 
 def test_cli_with_real_detector_leaves_it_alone(tmp_path, detectors_path) -> None:
     out = tmp_path / "out"
-    assert main(["simulate", "--out", str(out), "--pileup", "2", "--detectors", str(detectors_path)]) == 0
+    assert (
+        main(["simulate", "--out", str(out), "--pileup", "2", "--detectors", str(detectors_path)])
+        == 0
+    )
     assert (out / "detectors.csv.gz").read_bytes() == detectors_path.read_bytes()
     hits = pd.read_csv(out / "event000001000-hits.csv.gz")
     real = load_detector(detectors_path)

@@ -116,7 +116,15 @@ def test_traverse_worked_by_hand() -> None:
     hit, i, j, frac = traverse(np.array([0.5, 0.5, 3.3]), np.array([0.5, 0.2, 7.7]),
                                np.array([2.5, 1.5, 3.3]), np.array([0.5, 1.2, 7.7]))  # fmt: skip
     assert hit.tolist() == [0, 0, 0, 1, 1, 1, 2]
-    assert list(zip(i.tolist(), j.tolist())) == [(0, 0), (1, 0), (2, 0), (0, 0), (1, 0), (1, 1), (3, 7)]
+    assert list(zip(i.tolist(), j.tolist())) == [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (0, 0),
+        (1, 0),
+        (1, 1),
+        (3, 7),
+    ]
     np.testing.assert_allclose(frac, [0.25, 0.5, 0.25, 0.5, 0.3, 0.2, 1.0])
 
 
@@ -185,10 +193,19 @@ def _reference_weights(pid, z, vz, pt):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), st.integers(-3000, 3000)), min_size=1, max_size=60, unique_by=lambda t: t[1]))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(-3000, 3000)),
+        min_size=1,
+        max_size=60,
+        unique_by=lambda t: t[1],
+    )
+)
 def test_hit_weights_match_reference(rows) -> None:
     pid = np.array([r[0] for r in rows])
     z = np.array([float(r[1]) for r in rows])
     vz = np.where(pid % 2 == 0, 5.0, -7.0)
     pt = 0.3 + pid * 0.8
-    np.testing.assert_allclose(hit_weights(pid, z, vz, pt), _reference_weights(pid, z, vz, pt), atol=1e-12)
+    np.testing.assert_allclose(
+        hit_weights(pid, z, vz, pt), _reference_weights(pid, z, vz, pt), atol=1e-12
+    )

@@ -9,7 +9,12 @@ import pytest
 
 from trackrec.io import load_detector
 from trackrec.simulate import build_detector, prepare_geometry
-from trackrec.simulate.propagate import CURVATURE_PER_TESLA_GEV, FIELD_TESLA, MAX_CROSSINGS, propagate
+from trackrec.simulate.propagate import (
+    CURVATURE_PER_TESLA_GEV,
+    FIELD_TESLA,
+    MAX_CROSSINGS,
+    propagate,
+)
 
 
 def _brute_force_modules(geometry, vertex, momentum, charge, t_max, steps=8000):
@@ -38,7 +43,9 @@ def _brute_force_modules(geometry, vertex, momentum, charge, t_max, steps=8000):
             u, v = rel @ axes[m, 0], rel @ axes[m, 1]
             mod = start + m
             hv = geometry.half_v[mod]
-            hu = geometry.half_u_min[mod] + (geometry.half_u_max[mod] - geometry.half_u_min[mod]) * (v + hv) / (2 * hv)
+            hu = geometry.half_u_min[mod] + (
+                geometry.half_u_max[mod] - geometry.half_u_min[mod]
+            ) * (v + hv) / (2 * hv)
             # keep clear of the edges, where the linear interpolation may decide either way
             if abs(v) < hv - 0.05 and abs(u) < hu - 0.05:
                 found.add(mod)
@@ -64,7 +71,9 @@ def geometry(request, detectors_path):
 
 
 @pytest.mark.parametrize("vertex, momentum, charge", CASES)
-def test_hits_are_the_modules_a_brute_force_search_finds(geometry, vertex, momentum, charge) -> None:
+def test_hits_are_the_modules_a_brute_force_search_finds(
+    geometry, vertex, momentum, charge
+) -> None:
     no_scattering = np.zeros((1, MAX_CROSSINGS, 2))
     hits = propagate(geometry, np.array([vertex]), np.array([momentum]), np.array([float(charge)]),
                      np.array([0.13957]), no_scattering)  # fmt: skip
@@ -73,8 +82,14 @@ def test_hits_are_the_modules_a_brute_force_search_finds(geometry, vertex, momen
     half_turn = math.pi / rho
     # stop the scan where the kernel stops: half a turn, or outside the outermost layers
     z_limit = 3100.0
-    t_out = (z_limit - math.copysign(vertex[2], momentum[2])) / abs(momentum[2] / pt) if momentum[2] else math.inf
-    expected, _ = _brute_force_modules(geometry, vertex, momentum, charge, min(half_turn, t_out, 6000.0))
+    t_out = (
+        (z_limit - math.copysign(vertex[2], momentum[2])) / abs(momentum[2] / pt)
+        if momentum[2]
+        else math.inf
+    )
+    expected, _ = _brute_force_modules(
+        geometry, vertex, momentum, charge, min(half_turn, t_out, 6000.0)
+    )
     got = set(hits.module.tolist())
     certain = {m for m in expected if m >= 0}
     either = {-m - 1 for m in expected if m < 0}
@@ -83,9 +98,13 @@ def test_hits_are_the_modules_a_brute_force_search_finds(geometry, vertex, momen
     assert len(got) >= 1
     # true positions lie on their module planes
     rel = hits.position - geometry.center[hits.module]
-    np.testing.assert_allclose(np.einsum("nk,nk->n", rel, geometry.axes[hits.module, 2]), 0.0, atol=1e-4)
+    np.testing.assert_allclose(
+        np.einsum("nk,nk->n", rel, geometry.axes[hits.module, 2]), 0.0, atol=1e-4
+    )
     # without scattering the momentum keeps its magnitude and pz
-    np.testing.assert_allclose(np.linalg.norm(hits.momentum, axis=1), np.linalg.norm(momentum), rtol=1e-9)
+    np.testing.assert_allclose(
+        np.linalg.norm(hits.momentum, axis=1), np.linalg.norm(momentum), rtol=1e-9
+    )
 
 
 def test_central_track_crosses_every_barrel_layer() -> None:
@@ -103,7 +122,9 @@ def test_central_track_crosses_every_barrel_layer() -> None:
 def test_propagate_validates_shapes() -> None:
     geometry = prepare_geometry(build_detector())
     with pytest.raises(ValueError, match="scatter_normals"):
-        propagate(geometry, np.zeros((1, 3)), np.ones((1, 3)), np.ones(1), np.ones(1), np.zeros((1, 3, 2)))
+        propagate(
+            geometry, np.zeros((1, 3)), np.ones((1, 3)), np.ones(1), np.ones(1), np.zeros((1, 3, 2))
+        )
     with pytest.raises(ValueError, match="finite"):
         propagate(geometry, np.full((1, 3), np.nan), np.ones((1, 3)), np.ones(1), np.ones(1),
                   np.zeros((1, MAX_CROSSINGS, 2)))  # fmt: skip

@@ -79,7 +79,9 @@ def test_cells_per_hit(real, simulated) -> None:
 
 
 def test_weights_follow_the_official_rules_on_the_real_sample(real) -> None:
-    truth = real["truth"].merge(real["particles"][["particle_id", "vz", "px", "py"]], on="particle_id", how="left")
+    truth = real["truth"].merge(
+        real["particles"][["particle_id", "vz", "px", "py"]], on="particle_id", how="left"
+    )
     ours = hit_weights(truth.particle_id.to_numpy(), truth.tz.to_numpy(float),
                        truth.vz.fillna(0).to_numpy(float), _pt(truth.fillna(0)))  # fmt: skip
     theirs = truth.weight.to_numpy(float)
@@ -87,7 +89,9 @@ def test_weights_follow_the_official_rules_on_the_real_sample(real) -> None:
     for pid, idx in truth.groupby("particle_id").indices.items():
         if pid == 0 or theirs[idx].sum() == 0:
             continue  # the real sample also zeroes some displaced soft particles: not in the rules
-        np.testing.assert_allclose(ours[idx] / ours[idx].sum(), theirs[idx] / theirs[idx].sum(), atol=1e-5)
+        np.testing.assert_allclose(
+            ours[idx] / ours[idx].sum(), theirs[idx] / theirs[idx].sum(), atol=1e-5
+        )
         # across particles: each particle's total is proportional to its pT weight, as ours
         checked += 1
     assert checked > 300

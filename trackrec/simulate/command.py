@@ -21,14 +21,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "particles,truth}.csv.gz and DIR/detectors.csv.gz in the TrackML formats.",
     )
     sim.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    sim.add_argument("--events", type=int, default=1, metavar="N", help="number of events (default 1)")
-    sim.add_argument("--pileup", type=float, default=200.0, metavar="MU",
-                     help="mean number of pileup interactions (default 200; 0 = hard scatter only)")
+    sim.add_argument(
+        "--events", type=int, default=1, metavar="N", help="number of events (default 1)"
+    )
+    sim.add_argument(
+        "--pileup",
+        type=float,
+        default=200.0,
+        metavar="MU",
+        help="mean number of pileup interactions (default 200; 0 = hard scatter only)",
+    )
     sim.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    sim.add_argument("--first-event-id", type=int, default=1000, metavar="K",
-                     help="id of the first event (default 1000, like TrackML's train_1)")
-    sim.add_argument("--detectors", type=Path, metavar="FILE",
-                     help="detectors.csv[.gz] to use instead of the built-in parametric detector")
+    sim.add_argument(
+        "--first-event-id",
+        type=int,
+        default=1000,
+        metavar="K",
+        help="id of the first event (default 1000, like TrackML's train_1)",
+    )
+    sim.add_argument(
+        "--detectors",
+        type=Path,
+        metavar="FILE",
+        help="detectors.csv[.gz] to use instead of the built-in parametric detector",
+    )
     sim.set_defaults(handler=run_simulate)
 
     det = subparsers.add_parser(
@@ -36,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the built-in parametric detector as detectors.csv[.gz]",
         description="Write the parametric TrackML-like detector in the detectors.csv format.",
     )
-    det.add_argument("--out", required=True, type=Path, metavar="PATH", help="PATH.csv or PATH.csv.gz")
+    det.add_argument(
+        "--out", required=True, type=Path, metavar="PATH", help="PATH.csv or PATH.csv.gz"
+    )
     det.set_defaults(handler=run_simulate_detector)
 
 

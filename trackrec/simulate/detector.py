@@ -108,7 +108,9 @@ def _barrel_layer(vol: BarrelVolume, layer_index: int) -> pd.DataFrame:
     row_z = (np.arange(vol.rows) - (vol.rows - 1) / 2.0) * vol.row_pitch
     phi = np.tile(_stave_phis(staves), vol.rows)
     z = np.repeat(row_z, staves)
-    r = radius + np.repeat(np.where(np.arange(vol.rows) % 2 == 0, vol.stagger, -vol.stagger), staves)
+    r = radius + np.repeat(
+        np.where(np.arange(vol.rows) % 2 == 0, vol.stagger, -vol.stagger), staves
+    )
     normal_phi = phi + vol.tilt
     n = phi.size
     zero, one = np.zeros(n), np.ones(n)

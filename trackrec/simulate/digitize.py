@@ -42,7 +42,9 @@ def to_local(geometry: DetectorGeometry, module: np.ndarray, position: np.ndarra
     return np.einsum("nij,nj->ni", axes, rel), np.einsum("nij,nj->ni", axes, direction)
 
 
-def to_global(geometry: DetectorGeometry, module: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def to_global(
+    geometry: DetectorGeometry, module: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> np.ndarray:
     """Global position of local (u, v) on each module's mid-plane."""
     axes = geometry.axes[module]
     return geometry.center[module] + u[:, None] * axes[:, 0, :] + v[:, None] * axes[:, 1, :]
@@ -67,8 +69,12 @@ def smear(rng: np.random.Generator, geometry: DetectorGeometry, module: np.ndarr
 
 def channel_counts(geometry: DetectorGeometry, module: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number of channels along u and v on each module."""
-    n0 = np.maximum(1, np.round(2.0 * geometry.half_u_max[module] / geometry.pitch_u[module])).astype(np.int64)
-    n1 = np.maximum(1, np.round(2.0 * geometry.half_v[module] / geometry.pitch_v[module])).astype(np.int64)
+    n0 = np.maximum(
+        1, np.round(2.0 * geometry.half_u_max[module] / geometry.pitch_u[module])
+    ).astype(np.int64)
+    n1 = np.maximum(1, np.round(2.0 * geometry.half_v[module] / geometry.pitch_v[module])).astype(
+        np.int64
+    )
     return n0, n1
 
 
@@ -80,7 +86,9 @@ def segment_channels(geometry: DetectorGeometry, module: np.ndarray, local_pos: 
     half = 0.5 * t / np.abs(dw)  # path half-length parameter per unit direction
     du, dv = local_dir[:, 0] * half * np.sign(dw), local_dir[:, 1] * half * np.sign(dw)
     planar = np.hypot(du, dv)
-    scale = np.where(planar > 0.5 * MAX_SEGMENT, 0.5 * MAX_SEGMENT / np.maximum(planar, 1e-300), 1.0)
+    scale = np.where(
+        planar > 0.5 * MAX_SEGMENT, 0.5 * MAX_SEGMENT / np.maximum(planar, 1e-300), 1.0
+    )
     du, dv = du * scale, dv * scale
     pu, pv = geometry.pitch_u[module], geometry.pitch_v[module]
     offset_u, offset_v = geometry.half_u_max[module], geometry.half_v[module]
@@ -140,7 +148,9 @@ def _traverse_kernel(fu0, fv0, fu1, fv1, offsets, out_i, out_j, out_frac):
             previous = max(boundary, previous)
 
 
-def traverse(fu0: np.ndarray, fv0: np.ndarray, fu1: np.ndarray, fv1: np.ndarray) -> tuple[np.ndarray, ...]:
+def traverse(
+    fu0: np.ndarray, fv0: np.ndarray, fu1: np.ndarray, fv1: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Cells (hit index, i, j, fraction of the segment) crossed by segments on a unit grid."""
     arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (fu0, fv0, fu1, fv1)]
     n = arrays[0].size
@@ -164,7 +174,11 @@ def make_cells(rng: np.random.Generator, geometry: DetectorGeometry, module: np.
     is_strip = geometry.pitch_v[hit_module] >= STRIP_PITCH_V_MIN
     dw = np.maximum(np.abs(local_dir[:, 2]), 1e-6)
     path = geometry.thickness[module] / dw  # 3-d path length through the sensor
-    charge = PIXEL_CHARGE_PER_MM * np.minimum(path, MAX_SEGMENT) * rng.lognormal(0.0, CHARGE_SPREAD, module.size)
+    charge = (
+        PIXEL_CHARGE_PER_MM
+        * np.minimum(path, MAX_SEGMENT)
+        * rng.lognormal(0.0, CHARGE_SPREAD, module.size)
+    )
     value = np.where(is_strip, 1.0, charge[hit] * frac)
     keep = (frac > 1e-6) | is_strip
     keep = _ensure_one_per_hit(hit, keep)
@@ -180,7 +194,9 @@ def _ensure_one_per_hit(hit: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return keep
 
 
-def noise_hits(rng: np.random.Generator, geometry: DetectorGeometry, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def noise_hits(
+    rng: np.random.Generator, geometry: DetectorGeometry, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` noise hits: module (uniform over modules), local position uniform over its area,
     and a random local direction for its cluster."""
     module = rng.integers(0, geometry.n_modules, n)
@@ -190,7 +206,11 @@ def noise_hits(rng: np.random.Generator, geometry: DetectorGeometry, n: int) -> 
     x = rng.random(n)
     slope = (hi - lo) / np.maximum(hi + lo, 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(np.abs(slope) < 1e-9, 2 * x - 1, (-1 + np.sqrt((1 - slope) ** 2 + 4 * slope * x)) / slope)
+        s = np.where(
+            np.abs(slope) < 1e-9,
+            2 * x - 1,
+            (-1 + np.sqrt((1 - slope) ** 2 + 4 * slope * x)) / slope,
+        )
     v = np.clip(s, -1.0, 1.0) * hv
     u = (2 * rng.random(n) - 1) * half_width(geometry, module, v)
     cos_w = rng.uniform(0.3, 1.0, n)

@@ -19,14 +19,27 @@ from trackrec.simulate.weights import hit_weights
 NOISE_FRACTION = 0.14  # of all hits, as in TrackML events (10-15 %)
 HIT_COLUMNS = ["hit_id", "x", "y", "z", "volume_id", "layer_id", "module_id"]
 CELL_COLUMNS = ["hit_id", "ch0", "ch1", "value"]
-PARTICLE_COLUMNS = ["particle_id", "particle_type", "vx", "vy", "vz", "px", "py", "pz", "q", "nhits"]
+PARTICLE_COLUMNS = [
+    "particle_id",
+    "particle_type",
+    "vx",
+    "vy",
+    "vz",
+    "px",
+    "py",
+    "pz",
+    "q",
+    "nhits",
+]
 TRUTH_COLUMNS = ["hit_id", "particle_id", "tx", "ty", "tz", "tpx", "tpy", "tpz", "weight"]
 
 
 def event_rng(seed: int, event_id: int) -> np.random.Generator:
     """The random generator of one event, independent of every other event."""
     if seed < 0 or event_id < 0:
-        raise TrackrecError(f"seed and event id must be >= 0 (got seed {seed}, event id {event_id})")
+        raise TrackrecError(
+            f"seed and event id must be >= 0 (got seed {seed}, event id {event_id})"
+        )
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(event_id)])))
 
 

@@ -83,7 +83,9 @@ def module_outline(center: np.ndarray, axes: np.ndarray, minhu: np.ndarray, maxh
         np.stack([mid, np.zeros_like(hv)]), np.stack([np.zeros_like(hv), np.zeros_like(hv)]),
     ])  # (9, 2, n)  # fmt: skip
     u, v = axes[:, 0, :], axes[:, 1, :]
-    return (center[None] + local[:, 0, :, None] * u[None] + local[:, 1, :, None] * v[None]).transpose(1, 0, 2)
+    return (
+        center[None] + local[:, 0, :, None] * u[None] + local[:, 1, :, None] * v[None]
+    ).transpose(1, 0, 2)
 
 
 def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
@@ -94,7 +96,9 @@ def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
     if len(detector) == 0:
         raise TrackrecError("detector description has no modules")
     det = detector.loc[:, list(REQUIRED_COLUMNS)]
-    det = det.sort_values(["volume_id", "layer_id", "module_id"], kind="stable").reset_index(drop=True)
+    det = det.sort_values(["volume_id", "layer_id", "module_id"], kind="stable").reset_index(
+        drop=True
+    )
     numeric = det.to_numpy(np.float64)
     if not np.isfinite(numeric).all():
         raise TrackrecError("detector description has missing or non-finite values")
@@ -153,8 +157,12 @@ def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
         p0 = np.floor((phi_lo + np.pi) / bin_w).astype(np.int64)
         p1 = np.floor((phi_hi + np.pi) / bin_w).astype(np.int64)
         p1 = np.minimum(p1, p0 + PHI_BINS - 1)
-        s0 = np.clip(np.floor((s.min(axis=1) - s_margin - s_lo[layer]) / S_BIN_WIDTH), 0, n_s - 1).astype(np.int64)
-        s1 = np.clip(np.floor((s.max(axis=1) + s_margin - s_lo[layer]) / S_BIN_WIDTH), 0, n_s - 1).astype(np.int64)
+        s0 = np.clip(
+            np.floor((s.min(axis=1) - s_margin - s_lo[layer]) / S_BIN_WIDTH), 0, n_s - 1
+        ).astype(np.int64)
+        s1 = np.clip(
+            np.floor((s.max(axis=1) + s_margin - s_lo[layer]) / S_BIN_WIDTH), 0, n_s - 1
+        ).astype(np.int64)
         for k, module in enumerate(idx):
             pb = np.arange(p0[k], p1[k] + 1) % PHI_BINS
             sb = np.arange(s0[k], s1[k] + 1)

@@ -5,6 +5,8 @@ spread like the LHC luminous region. Each interaction produces charged hadrons a
 leptons with a Tsallis (Hagedorn) transverse-mass spectrum above pT 100 MeV and a nearly
 flat pseudorapidity density within |eta| < 4, and neutral long-lived hadrons (K0S, Lambda)
 that decay in flight into two charged particles from a displaced secondary vertex.
+:func:`nuclear_secondaries` makes the charged products of hadrons that interact in the
+material (an effective model, tuned to the share of displaced particles in TrackML events).
 Everything is drawn from the numpy ``Generator`` it is given; nothing else is random.
 
 Particle ids follow the TrackML layout: bits 52-63 the interaction (vertex) number, 36-51 the
@@ -70,7 +72,9 @@ LAMBDA_MASS, LAMBDA_CTAU = 1.115683, 78.9
 PION_MASS, PROTON_MASS = 0.13957, 0.938272
 
 
-def _sample_tsallis_pt(rng: np.random.Generator, n: int, mass: np.ndarray, model: InteractionModel) -> np.ndarray:
+def _sample_tsallis_pt(
+    rng: np.random.Generator, n: int, mass: np.ndarray, model: InteractionModel
+) -> np.ndarray:
     """pT from dN/dpT ~ pT (1 + (mT - m)/(n T))^-n above PT_MIN (inverse CDF on a grid)."""
     grid = np.geomspace(PT_MIN, PT_MAX, 4096)
     uniform = rng.random(n)
@@ -100,7 +104,9 @@ def _two_body_decay(rng: np.random.Generator, parent_p: np.ndarray, parent_mass:
                     m1: float, m2: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Isotropic two-body decays boosted to the parent's momenta: daughter momenta (n, 3) each."""
     n = parent_p.shape[0]
-    pstar = np.sqrt((parent_mass**2 - (m1 + m2) ** 2) * (parent_mass**2 - (m1 - m2) ** 2)) / (2 * parent_mass)
+    pstar = np.sqrt((parent_mass**2 - (m1 + m2) ** 2) * (parent_mass**2 - (m1 - m2) ** 2)) / (
+        2 * parent_mass
+    )
     cos_t = rng.uniform(-1.0, 1.0, n)
     phi = rng.uniform(-np.pi, np.pi, n)
     sin_t = np.sqrt(1.0 - cos_t**2)
@@ -114,7 +120,9 @@ def _two_body_decay(rng: np.random.Generator, parent_p: np.ndarray, parent_mass:
         p_rest = sign * pstar * direction
         e_rest = np.sqrt(pstar**2 + mass**2)
         bp = np.sum(beta * p_rest, axis=1)
-        coeff = np.where(b2 > 0, (gamma - 1.0) * bp / np.where(b2 > 0, b2, 1.0), 0.0) + gamma * e_rest
+        coeff = (
+            np.where(b2 > 0, (gamma - 1.0) * bp / np.where(b2 > 0, b2, 1.0), 0.0) + gamma * e_rest
+        )
         daughters.append(p_rest + coeff[:, None] * beta)
     return daughters[0], daughters[1]
 
@@ -131,7 +139,9 @@ def _multiplicity(rng: np.random.Generator, model: InteractionModel, n: int) -> 
     return rng.negative_binomial(k, k / (k + model.mean_charged), size=n)
 
 
-def generate_particles(rng: np.random.Generator, pileup: float, *, hard_scatter: bool = True) -> pd.DataFrame:
+def generate_particles(
+    rng: np.random.Generator, pileup: float, *, hard_scatter: bool = True
+) -> pd.DataFrame:
     """All charged particles of one bunch crossing.
 
     Returns a frame with the TrackML particle columns except ``nhits`` (``particle_id,
@@ -142,7 +152,9 @@ def generate_particles(rng: np.random.Generator, pileup: float, *, hard_scatter:
     n_pileup = int(rng.poisson(pileup)) if pileup > 0 else 0
     n_vertices = n_pileup + (1 if hard_scatter else 0)
     if n_vertices > MAX_VERTICES:
-        raise ValueError(f"{n_vertices} interactions exceed the {MAX_VERTICES} that particle ids can encode")
+        raise ValueError(
+            f"{n_vertices} interactions exceed the {MAX_VERTICES} that particle ids can encode"
+        )
     if n_vertices == 0:
         return _frame(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)),
                       np.zeros(0, np.int64), np.zeros(0))  # fmt: skip
@@ -150,7 +162,11 @@ def generate_particles(rng: np.random.Generator, pileup: float, *, hard_scatter:
                            rng.normal(0.0, BEAM_SPOT_Z, n_vertices)], axis=1)  # fmt: skip
     models = [HARD_SCATTER] * (1 if hard_scatter else 0) + [MINIMUM_BIAS] * n_pileup
     is_hard = np.array([m is HARD_SCATTER for m in models])
-    counts = np.where(is_hard, _multiplicity(rng, HARD_SCATTER, n_vertices), _multiplicity(rng, MINIMUM_BIAS, n_vertices))
+    counts = np.where(
+        is_hard,
+        _multiplicity(rng, HARD_SCATTER, n_vertices),
+        _multiplicity(rng, MINIMUM_BIAS, n_vertices),
+    )
 
     # prompt particles
     owner = np.repeat(np.arange(n_vertices), counts)
@@ -187,8 +203,12 @@ def generate_particles(rng: np.random.Generator, pileup: float, *, hard_scatter:
             continue
         parent_pt = np.empty(m)
         dh = is_hard[decay_owner]
-        parent_pt[dh] = _sample_tsallis_pt(rng, int(dh.sum()), np.full(int(dh.sum()), parent_mass), HARD_SCATTER)
-        parent_pt[~dh] = _sample_tsallis_pt(rng, int((~dh).sum()), np.full(int((~dh).sum()), parent_mass), MINIMUM_BIAS)
+        parent_pt[dh] = _sample_tsallis_pt(
+            rng, int(dh.sum()), np.full(int(dh.sum()), parent_mass), HARD_SCATTER
+        )
+        parent_pt[~dh] = _sample_tsallis_pt(
+            rng, int((~dh).sum()), np.full(int((~dh).sum()), parent_mass), MINIMUM_BIAS
+        )
         parent_p = _momentum(parent_pt, _sample_eta(rng, m), rng.uniform(-np.pi, np.pi, m))
         p_mag = np.linalg.norm(parent_p, axis=1)
         flight = rng.exponential(1.0, m) * ctau * p_mag / parent_mass
@@ -199,19 +219,32 @@ def generate_particles(rng: np.random.Generator, pileup: float, *, hard_scatter:
         local_index = np.arange(m) - np.concatenate([[0], np.cumsum(n_decays)[:-1]])[decay_owner]
         decay_number = decay_offset[decay_owner] + local_index + 1
         decay_offset = decay_offset + n_decays
-        for k, (pk, mk, tk) in enumerate(((p1, d_masses[0], d_types[0]), (p2, d_masses[1], d_types[1]))):
+        for k, (pk, mk, tk) in enumerate(
+            ((p1, d_masses[0], d_types[0]), (p2, d_masses[1], d_types[1]))
+        ):
             parts.append(dict(vertex=decay_owner, number=decay_number, generation=np.ones(m, np.int64),
                               decay=np.ones(m, np.int64), daughter=np.full(m, k + 1, np.int64), xyz=decay_xyz,
                               p=pk, q=sign * np.sign(tk), type=sign * tk, mass=np.full(m, mk)))  # fmt: skip
     cat = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     pt_all = np.hypot(cat["p"][:, 0], cat["p"][:, 1])
     eta_all = np.arcsinh(cat["p"][:, 2] / np.maximum(pt_all, 1e-12))
-    inside = (np.hypot(cat["xyz"][:, 0], cat["xyz"][:, 1]) < DETECTOR_R) & (np.abs(cat["xyz"][:, 2]) < DETECTOR_Z)
+    inside = (np.hypot(cat["xyz"][:, 0], cat["xyz"][:, 1]) < DETECTOR_R) & (
+        np.abs(cat["xyz"][:, 2]) < DETECTOR_Z
+    )
     keep = (pt_all >= PT_MIN) & (np.abs(eta_all) <= ETA_MAX) & inside
     if cat["number"].max(initial=0) >= 1 << 16:
         raise ValueError("an interaction has more particles than particle ids can encode")
-    pid = _particle_id(cat["vertex"] + 1, cat["number"], cat["generation"], cat["decay"], cat["daughter"])
-    return _frame(pid[keep], cat["type"][keep], cat["xyz"][keep], cat["p"][keep], cat["q"][keep], cat["mass"][keep])
+    pid = _particle_id(
+        cat["vertex"] + 1, cat["number"], cat["generation"], cat["decay"], cat["daughter"]
+    )
+    return _frame(
+        pid[keep],
+        cat["type"][keep],
+        cat["xyz"][keep],
+        cat["p"][keep],
+        cat["q"][keep],
+        cat["mass"][keep],
+    )
 
 
 def _frame(pid: np.ndarray, ptype: np.ndarray, xyz: np.ndarray, p: np.ndarray, q: np.ndarray,
@@ -228,7 +261,11 @@ def _frame(pid: np.ndarray, ptype: np.ndarray, xyz: np.ndarray, p: np.ndarray, q
 # charged secondaries leave the interaction point, soft and wide around its direction.
 NUCLEAR_PER_X0 = 1.0  # interaction probability per unit x/X0 crossed (supports included)
 NUCLEAR_EXTRA_CHARGED = 1.2  # mean charged secondaries beyond the first
-NUCLEAR_SPECIES = (Species(211, 0.13957, 0.75), Species(2212, 0.938272, 0.20), Species(321, 0.493677, 0.05))
+NUCLEAR_SPECIES = (
+    Species(211, 0.13957, 0.75),
+    Species(2212, 0.938272, 0.20),
+    Species(321, 0.493677, 0.05),
+)
 NUCLEAR_ANGLE = 0.6  # rad, mean polar angle of secondaries around the incoming direction
 
 
@@ -262,7 +299,9 @@ def nuclear_secondaries(rng: np.random.Generator, parent_id: np.ndarray, point: 
     theta = np.minimum(rng.exponential(NUCLEAR_ANGLE, n), np.pi)
     azimuth = rng.uniform(-np.pi, np.pi, n)
     # orthonormal frame around the parent's direction
-    helper = np.where(np.abs(axis[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]]))
+    helper = np.where(
+        np.abs(axis[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]])
+    )
     e1 = np.cross(axis, helper)
     e1 /= np.linalg.norm(e1, axis=1)[:, None]
     e2 = np.cross(axis, e1)
@@ -277,4 +316,6 @@ def nuclear_secondaries(rng: np.random.Generator, parent_id: np.ndarray, point: 
     pt = np.hypot(mom[:, 0], mom[:, 1])
     eta = np.arcsinh(mom[:, 2] / np.maximum(pt, 1e-12))
     keep = (pt >= PT_MIN) & (np.abs(eta) <= ETA_MAX)
-    return _frame(pid[keep], (charge * pdg)[keep], point[owner][keep], mom[keep], charge[keep], mass[keep])
+    return _frame(
+        pid[keep], (charge * pdg)[keep], point[owner][keep], mom[keep], charge[keep], mass[keep]
+    )

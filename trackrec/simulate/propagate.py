@@ -7,7 +7,8 @@ the nearest crossing of a layer's nominal surface (:mod:`trackrec.simulate.geome
 intersects the helix with the planes of the candidate modules from the layer's lookup grid
 (a module is hit when the crossing lies within its trapezoid), then deflects the direction by
 multiple scattering in the layer's material (Highland formula, path length growing with the
-incidence angle). A particle stops after half a turn, when no layer lies ahead, or after
+incidence angle). A hadron may end in a nuclear interaction in a layer (the caller makes the
+secondaries). A particle stops after half a turn, when no layer lies ahead, or after
 ``max_crossings`` layers. The kernels are private; :func:`propagate` validates and wraps them.
 """
 
@@ -105,14 +106,16 @@ def _plane_crossing(x0, y0, z0, phi0, rho, cot, t_guess, cx, cy, cz, wx, wy, wz)
 @njit(cache=True)
 def _highland(p: float, beta: float, x_over_x0: float) -> float:
     """RMS plane scattering angle (rad) for a unit-charge particle."""
-    return 0.0136 / (beta * p) * np.sqrt(x_over_x0) * (1.0 + 0.038 * np.log(x_over_x0 / (beta * beta)))
+    return (
+        0.0136 / (beta * p) * np.sqrt(x_over_x0) * (1.0 + 0.038 * np.log(x_over_x0 / (beta * beta)))
+    )
 
 
 @njit(cache=True)
 def _propagate_kernel(
     vertex, momentum, charge, mass, field, scatter_normals, interaction_draws, layer_interaction,
     center, axes, half_u_min, half_u_max, half_v,
-    layer_kind, layer_position, layer_lo, layer_hi, layer_x0, module_layer,
+    layer_kind, layer_position, layer_lo, layer_hi, layer_x0,
     grid_s_lo, grid_s_bins, grid_cell_start, cell_offsets, cell_modules,
     phi_bins, s_bin_width, max_crossings, max_turn, max_hits,
     out_module, out_position, out_momentum, out_count, out_interaction,
@@ -250,7 +253,12 @@ def propagate(geometry: DetectorGeometry, vertex: np.ndarray, momentum: np.ndarr
     mass = np.ascontiguousarray(mass, dtype=np.float64)
     scatter_normals = np.ascontiguousarray(scatter_normals, dtype=np.float64)
     n = vertex.shape[0]
-    if vertex.shape != (n, 3) or momentum.shape != (n, 3) or charge.shape != (n,) or mass.shape != (n,):
+    if (
+        vertex.shape != (n, 3)
+        or momentum.shape != (n, 3)
+        or charge.shape != (n,)
+        or mass.shape != (n,)
+    ):
         raise ValueError("vertex and momentum must be (n, 3); charge and mass (n,)")
     if scatter_normals.shape != (n, max_crossings, 2):
         raise ValueError(f"scatter_normals must have shape ({n}, {max_crossings}, 2)")
@@ -272,13 +280,18 @@ def propagate(geometry: DetectorGeometry, vertex: np.ndarray, momentum: np.ndarr
     _propagate_kernel(
         vertex, momentum, charge, mass, float(field), scatter_normals, interaction_draws,
         layer_interaction, g.center, g.axes, g.half_u_min, g.half_u_max, g.half_v,
-        g.layer_kind, g.layer_position, g.layer_lo, g.layer_hi, g.layer_x0, g.module_layer,
+        g.layer_kind, g.layer_position, g.layer_lo, g.layer_hi, g.layer_x0,
         g.grid_s_lo, g.grid_s_bins, g.grid_cell_start, g.cell_offsets, g.cell_modules,
         PHI_BINS, S_BIN_WIDTH, int(max_crossings), float(max_turn), int(max_hits),
         out_module, out_position, out_momentum, out_count, out_interaction,
     )  # fmt: skip
     keep = (np.arange(max_hits)[None, :] < out_count[:, None]).ravel()
     particle = np.repeat(np.arange(n, dtype=np.int64), out_count)
-    return PropagatedHits(particle=particle, module=out_module[keep],
-                          position=out_position[keep], momentum=out_momentum[keep],
-                          interacted=out_interaction[:, 0] > 0, interaction=out_interaction[:, 1:].copy())
+    return PropagatedHits(
+        particle=particle,
+        module=out_module[keep],
+        position=out_position[keep],
+        momentum=out_momentum[keep],
+        interacted=out_interaction[:, 0] > 0,
+        interaction=out_interaction[:, 1:].copy(),
+    )

@@ -25,7 +25,9 @@ def pt_weight(pt: np.ndarray) -> np.ndarray:
     """0 below 0.05 GeV, 0.2 up to 0.5 GeV, linear to 1 at 3 GeV, 1 above."""
     pt = np.asarray(pt, dtype=np.float64)
     rising = PT_LOW_WEIGHT + (1.0 - PT_LOW_WEIGHT) * (pt - PT_LOW) / (PT_HIGH - PT_LOW)
-    return np.where(pt < PT_ZERO, 0.0, np.where(pt <= PT_LOW, PT_LOW_WEIGHT, np.minimum(rising, 1.0)))
+    return np.where(
+        pt < PT_ZERO, 0.0, np.where(pt <= PT_LOW, PT_LOW_WEIGHT, np.minimum(rising, 1.0))
+    )
 
 
 def order_profile(nhits: int) -> np.ndarray:
@@ -38,7 +40,9 @@ def order_profile(nhits: int) -> np.ndarray:
     return np.concatenate([w / w.sum(), np.zeros(nhits - n)])
 
 
-def hit_weights(particle_id: np.ndarray, z: np.ndarray, vz: np.ndarray, pt: np.ndarray) -> np.ndarray:
+def hit_weights(
+    particle_id: np.ndarray, z: np.ndarray, vz: np.ndarray, pt: np.ndarray
+) -> np.ndarray:
     """Weights of hits given, per hit, its particle id (0 = noise), z, and its particle's vz, pT."""
     particle_id = np.asarray(particle_id, dtype=np.int64)
     n = particle_id.size

@@ -75,7 +75,9 @@ def write_table(path: str | Path, frame: pd.DataFrame) -> None:
             _usual_permissions(tmp)
 
 
-def write_event(directory: str | Path, event_id: int, tables: dict[str, pd.DataFrame]) -> list[Path]:
+def write_event(
+    directory: str | Path, event_id: int, tables: dict[str, pd.DataFrame]
+) -> list[Path]:
     """Write ``DIR/event%09d-{hits,cells,particles,truth}.csv.gz``: all four or none."""
     paths = event_paths(directory, event_id)
     missing = [name for name in EVENT_TABLES if name not in tables]
