@@ -13,6 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success.
@@ -23,6 +29,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # mkstemp makes the file private (0600); give it the mode an ordinary open() would
+    os.fchmod(fd, 0o666 & ~_current_umask())
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim = subparsers.add_parser(
         "simulate",
         help="simulate TrackML-format events (hits, cells, particles, truth)",
-        description="Simulate events at the given pileup and write DIR/event%%09d-{hits,cells,"
+        description="Simulate events at the given pileup and write DIR/event%09d-{hits,cells,"
         "particles,truth}.csv.gz and DIR/detectors.csv.gz in the TrackML formats.",
     )
     sim.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -53,14 +52,6 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def _write_gzip(path: Path, data: bytes) -> None:
     # no file name and a zero time stamp in the header: same input, same bytes
     path.write_bytes(gzip.compress(data, compresslevel=COMPRESS_LEVEL, mtime=0))
-    _usual_permissions(path)
-
-
-def _usual_permissions(path: Path) -> None:
-    """Temporary files are created 0600; give the output the permissions the umask allows."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def write_table(path: str | Path, frame: pd.DataFrame) -> None:
@@ -72,7 +63,6 @@ def write_table(path: str | Path, frame: pd.DataFrame) -> None:
             _write_gzip(tmp, data)
         else:
             tmp.write_bytes(data)
-            _usual_permissions(tmp)
 
 
 def write_event(
@@ -96,6 +86,5 @@ def copy_file(source: str | Path, target: str | Path) -> None:
     with atomic_output(target) as tmp:
         if source.suffix == ".gz" or target.suffix != ".gz":
             shutil.copyfile(source, tmp)
-            _usual_permissions(tmp)
         else:
             _write_gzip(tmp, source.read_bytes())
