@@ -12,6 +12,7 @@ RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
 PLAN = make_plan(config["data"])
 TEST_EVENTS = PLAN.splits["test"]
+SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
 METHODS = config["tracking"]["methods"]
 
 
@@ -79,7 +80,7 @@ def get_metrics_options(wildcards):
 
 
 def get_metrics_files(wildcards):
-    return expand(f"{RUN}/metrics/{{method}}/{{event}}.json", method=METHODS, event=TEST_EVENTS)
+    return expand(f"{RUN}/metrics/{{method}}/{{event}}.json", method=METHODS, event=SCORED_EVENTS)
 
 
 def get_benchmark_files(wildcards):
@@ -88,10 +89,16 @@ def get_benchmark_files(wildcards):
     files += expand(benchmark_path("simulate_event"), event=PLAN.events_from("simulate"))
     for method in METHODS:
         files += expand(benchmark_path(f"track_{method}"), event=TEST_EVENTS)
-    files += expand(benchmark_path("evaluate"), event=[f"{m}/{e}" for m in METHODS for e in TEST_EVENTS])
+    files += expand(
+        benchmark_path("evaluate"), event=[f"{m}/{e}" for m in METHODS for e in SCORED_EVENTS]
+    )
     return files
 
 
 def get_final_outputs(wildcards):
-    hits = expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
-    return hits + [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
+    """Hit tables of every event, tracks of every test event, and the report of the scored ones."""
+    outputs = expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
+    outputs += expand(f"{RUN}/tracks/{{method}}/{{event}}.parquet", method=METHODS, event=TEST_EVENTS)
+    if SCORED_EVENTS:
+        outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
+    return outputs

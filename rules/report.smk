@@ -30,7 +30,7 @@ rule report:
             category="Tracking performance",
         ),
     params:
-        expected_events=TEST_EVENTS,
+        expected_events=SCORED_EVENTS,
     conda:
         "../envs/trackrec.yaml"
     log:

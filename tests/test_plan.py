@@ -55,7 +55,7 @@ def test_explicit_lists_and_overlap() -> None:
         split_events(EVENTS, {"train": [1000], "test": [1000]})
     with pytest.raises(TrackrecError, match="unknown events event000009999"):
         split_events(EVENTS, {"test": [9999]})
-    with pytest.raises(TrackrecError, match="more than 1"):
+    with pytest.raises(TrackrecError, match=r"add up to 1.3 > 1 \(train 0.8, test 0.5\)"):
         split_events(EVENTS, {"train": 0.8, "test": 0.5})
 
 
@@ -94,6 +94,21 @@ def test_plan_train_simulated_test_trackml(sample_dir: Path) -> None:
     # train/val share all simulated events in the ratio 0.5 : 0.17
     assert len(plan.splits["train"]) + len(plan.splits["val"]) == 6
     assert plan.events_from("simulate") == EVENTS
+
+
+def test_trackml_test_events_without_truth_are_not_scored(tmp_path: Path, sample_dir: Path) -> None:
+    for part in ("hits", "cells"):  # a TrackML test event: no particles, no truth
+        (tmp_path / f"event000000007-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    for part in ("hits", "cells", "particles", "truth"):
+        (tmp_path / f"event000000001-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    plan = make_plan(data_section(source="trackml", trackml_dir=str(tmp_path), split={"test": 1.0}))
+    assert plan.splits["test"] == ["event000000001", "event000000007"]
+    assert plan.has_truth == {"event000000001": True, "event000000007": False}
+    assert plan.scored_test_events == ["event000000001"]
 
 
 def test_plan_trackml_requires_folder_and_known_events(sample_dir: Path) -> None:

@@ -74,6 +74,25 @@ def test_missing_trackml_folder_is_named(tmp_path: Path) -> None:
     assert "nowhere: data.trackml_dir is not a folder" in result.stdout + result.stderr
 
 
+def test_test_events_without_truth_get_tracks_but_no_metrics(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    folder = tmp_path / "test_events"
+    folder.mkdir()
+    for part in ("hits", "cells"):  # a TrackML test event has no particles and no truth
+        (folder / f"event000000001-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    data = {
+        "source": "trackml",
+        "trackml_dir": str(folder),
+        "split": {"train": 0, "val": 0, "test": 1.0},
+    }
+    result = snakemake("-n", *config_args(tmp_path / "results", data))
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
+
+
 @pytest.fixture(scope="session")
 def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     results = tmp_path_factory.mktemp("simulated")

@@ -93,7 +93,10 @@ def split_events(events: list[str], split: Mapping[str, Any]) -> dict[str, list[
     taken = {e for chosen in listed.values() for e in chosen}
     remaining = [e for e in events if e not in taken]
     if sum(fractions.values()) > 1 + 1e-9:
-        raise TrackrecError("data.split: fractions add up to more than 1")
+        parts = ", ".join(f"{k} {v:g}" for k, v in fractions.items())
+        raise TrackrecError(
+            f"data.split: fractions add up to {sum(fractions.values()):g} > 1 ({parts})"
+        )
     counts = _largest_remainder_counts(fractions, len(remaining))
     start = 0
     for name in SPLITS:
@@ -123,10 +126,17 @@ def _largest_remainder_counts(fractions: Mapping[str, float], n: int) -> dict[st
 
 @dataclass(frozen=True)
 class Plan:
-    """Events of a run: the split, and which source (``simulate``/``trackml``) each is from."""
+    """Events of a run: the split, which source (``simulate``/``trackml``) each is from, and
+    which have truth (TrackML test events have none: their tracks are built but not scored)."""
 
     splits: dict[str, list[str]]
     source_of: dict[str, str]
+    has_truth: dict[str, bool]
+
+    @property
+    def scored_test_events(self) -> list[str]:
+        """Test events with truth: the ones metrics and the report cover."""
+        return [e for e in self.splits["test"] if self.has_truth[e]]
 
     @property
     def events(self) -> list[str]:
@@ -155,6 +165,13 @@ def source_events(data: Mapping[str, Any], source: str) -> list[str]:
     return sorted(chosen)
 
 
+def _has_truth(data: Mapping[str, Any], event: str, source: str) -> bool:
+    if source == "simulate":
+        return True
+    folder = data["trackml_dir"]
+    return all(trackml_event_file(folder, event, part) for part in ("truth", "particles"))
+
+
 def make_plan(data: Mapping[str, Any]) -> Plan:
     """The plan for the ``data`` section of a validated config."""
     source = data["source"]
@@ -162,7 +179,18 @@ def make_plan(data: Mapping[str, Any]) -> Plan:
     events = source_events(data, source)
     if eval_source == source:
         splits = split_events(events, data["split"])
-        return Plan(splits, {e: source for e in events})
+        source_of = {e: source for e in events}
+    else:
+        splits = _split_with_eval_source(data, events, eval_source)
+        source_of = {e: source for e in events} | {e: eval_source for e in splits["test"]}
+    has_truth = {e: _has_truth(data, e, src) for e, src in source_of.items()}
+    return Plan(splits, source_of, has_truth)
+
+
+def _split_with_eval_source(
+    data: Mapping[str, Any], events: list[str], eval_source: str
+) -> dict[str, list[str]]:
+    """Train/val share ``events`` (of data.source); test is every event of ``eval_source``."""
     train_val = {k: v for k, v in data["split"].items() if k != "test"}
     total = sum(float(v) for v in train_val.values() if not isinstance(v, list))
     if total > 0:
@@ -178,8 +206,7 @@ def make_plan(data: Mapping[str, Any]) -> Plan:
             "choose other data.simulate.first_event_id or data.events"
         )
     splits["test"] = test
-    source_of = {e: source for e in events} | {e: eval_source for e in test}
-    return Plan(splits, source_of)
+    return splits
 
 
 def cli_options(section: Mapping[str, Any]) -> str:
