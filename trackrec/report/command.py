@@ -50,9 +50,10 @@ def run_report(args: argparse.Namespace) -> None:
     elif args.summary_json:
         defaults = ReportOutputs.in_folder(Path(args.summary_json).parent)
     else:
-        raise TrackrecError("report: give --results-dir, or the output paths (--summary-json, ...)")
+        raise TrackrecError("give --results-dir, or the output paths (--summary-json, ...)")
     if not metrics:
-        raise TrackrecError("report: no metrics files given or found")
+        where = f" in {args.results_dir}/metrics" if args.results_dir else ""
+        raise TrackrecError(f"no metrics files given or found{where}")
     outputs = ReportOutputs(
         summary_json=Path(args.summary_json or defaults.summary_json),
         summary_csv=Path(args.summary_csv or defaults.summary_csv),

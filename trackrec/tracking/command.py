@@ -43,7 +43,7 @@ def run_dbscan(args: argparse.Namespace) -> None:
     try:
         params.validate()
     except ValueError as err:
-        raise TrackrecError(f"track-dbscan: {err}") from None
+        raise TrackrecError(str(err)) from None
     hits = read_table(args.hits, "hits", columns=["hit_id", "x", "y", "z"])
     track_ids = dbscan_track_ids(
         hits["x"].to_numpy(), hits["y"].to_numpy(), hits["z"].to_numpy(), params
