@@ -43,9 +43,17 @@ def test_profile_runs_the_workflow_on_slurm(
         "trackml_dir": str(sample_dir),
         "split": {"train": 0, "val": 0, "test": 1.0},
     }
+    # site settings live outside tracked files: a workflow profile overriding the slurm one
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "config.yaml").write_text(
+        "default-resources:\n  slurm_partition: \"'debug'\"\n  runtime: 7\n  mem_mb: 1200\n"
+    )
     result = snakemake(
         "--profile",
         "slurm",
+        "--workflow-profile",
+        str(site),
         # the test cluster answers quickly; the profile's defaults suit a real one
         "--slurm-init-seconds-before-status-checks",
         "8",
@@ -65,5 +73,8 @@ def test_profile_runs_the_workflow_on_slurm(
         ).stdout
         # no stage of this workflow is GPU-hungry yet: none may hold a GPU
         assert "TRES=cpu=" in details and "gres/gpu" not in details, details
+        # the site profile's partition, time limit and memory reached sbatch
+        assert "Partition=debug" in details and "TimeLimit=00:07:00" in details, details
+        assert "mem=1200M" in details, details
     summary = json.loads((tmp_path / "default" / "report" / "summary.json").read_text())
     assert summary["methods"]["dbscan_baseline"]["trackml_score"]["n"] == 1
