@@ -19,27 +19,33 @@ HEADLINE_METRICS = (
 )
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; max-width: 70em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 90em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f0f0; }
-img { max-width: 48%; margin: 0.5em 1%; vertical-align: top; }
+figure { display: inline-block; width: 47%; margin: 0.5em 1%; vertical-align: top; }
+figure img { width: 100%; }
+figcaption { font-size: 0.9em; color: #555; }
 .fail { color: #a00; }
 """
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if abs(value) >= 100:
         return f"{value:.0f}"
-    return f"{value:.4g}"
+    return f"{value:.{digits}g}"
 
 
-def _image(path: str | Path, alt: str) -> str:
+def _image(path: str | Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _methods_table(methods: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
@@ -52,7 +58,7 @@ def _methods_table(methods: Mapping[str, Mapping[str, Mapping[str, float]]]) -> 
             if stats is None:
                 cells.append("<td>–</td>")
             else:
-                cells.append(f"<td>{_fmt(stats['mean'])} ± {_fmt(stats['std'])}</td>")
+                cells.append(f"<td>{_fmt(stats['mean'])} ± {_fmt(stats['std'], 2)}</td>")
         n = max((s["n"] for s in metrics.values()), default=0)
         rows.append(f"<tr><td>{html.escape(method)} (n={n})</td>{''.join(cells)}</tr>")
     return f"<table><tr><th>method</th>{head}</tr>{''.join(rows)}</table>"

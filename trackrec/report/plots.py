@@ -56,7 +56,7 @@ def plot_efficiency(curves: pd.DataFrame, var: str, path: str | Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     if len(selected):
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     else:
         ax.text(0.5, 0.5, "no particles with truth", ha="center", transform=ax.transAxes)
     _save(fig, path)
