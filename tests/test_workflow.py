@@ -93,6 +93,31 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
 
 
+def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_dir: Path) -> None:
+    data = {
+        "source": "simulate",
+        "simulate": {"n_events": 4, "first_event_id": 1000, "pileup": 2, "seed": 1},
+        "split": {"train": 0.75, "val": 0.25, "test": 0},
+        "eval_source": "trackml",
+        "trackml_dir": str(sample_dir),
+    }
+    result = snakemake("-n", *config_args(tmp_path, data))
+    assert result.returncode == 0, result.stdout[-2000:]
+    # 4 simulated training/validation events are simulated and ingested; the one TrackML
+    # event is ingested (with the real detector) and is the only event tracked and scored
+    assert job_counts(result.stdout) == {
+        "all": 1,
+        "evaluate": 1,
+        "ingest": 5,
+        "report": 1,
+        "simulate_detector": 1,
+        "simulate_event": 4,
+        "track_dbscan_baseline": 1,
+    }
+    assert "event000000001" in result.stdout
+    assert str(sample_dir / "detectors.csv.gz") in result.stdout
+
+
 @pytest.fixture(scope="session")
 def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     results = tmp_path_factory.mktemp("simulated")
