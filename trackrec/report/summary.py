@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,7 @@ import numpy as np
 import pandas as pd
 
 from trackrec.errors import InputError
-
-_COUNT_KEY = re.compile(
-    r"^count_(?P<var>pt|eta)_(?P<lo>-?[0-9.e+-]+|-?inf)_(?P<hi>-?[0-9.e+-]+|-?inf)_(?P<kind>\w+)$"
-)
+from trackrec.metrics.tracking import parse_count_key
 
 
 @dataclass(frozen=True)
@@ -101,18 +97,9 @@ def efficiency_curves(metrics: Iterable[EventMetrics]) -> pd.DataFrame:
     rows = []
     for m in metrics:
         for key, value in m.values.items():
-            match = _COUNT_KEY.match(key)
-            if match:
-                rows.append(
-                    (
-                        m.method,
-                        match["var"],
-                        float(match["lo"]),
-                        float(match["hi"]),
-                        match["kind"],
-                        value,
-                    )
-                )
+            parsed = parse_count_key(key)
+            if parsed is not None:
+                rows.append((m.method, *parsed, value))
     columns = [
         "method",
         "var",
