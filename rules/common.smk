@@ -3,6 +3,7 @@ import os
 
 from trackrec.plan import (
     cli_options,
+    event_number,
     make_plan,
     trackml_detectors_file,
     trackml_event_file,
@@ -64,7 +65,7 @@ def get_ingest_options(wildcards):
 
 def get_simulate_options(wildcards):
     sim = config["data"]["simulate"]
-    event_id = int(wildcards.event[len("event") :])
+    event_id = event_number(wildcards.event)
     return f"--first-event-id {event_id} --pileup {sim['pileup']} --seed {sim['seed']}"
 
 

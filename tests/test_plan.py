@@ -11,6 +11,7 @@ from trackrec.plan import (
     cli_options,
     discover_trackml_events,
     event_name,
+    event_number,
     make_plan,
     split_events,
 )
@@ -36,6 +37,7 @@ def test_event_names() -> None:
     assert event_name(1000) == "event000001000"
     assert event_name("1000") == "event000001000"
     assert event_name("event000001000") == "event000001000"
+    assert event_number("event000001000") == 1000
     with pytest.raises(TrackrecError, match="not an event id"):
         event_name("evt1")
 
