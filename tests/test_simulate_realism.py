@@ -55,6 +55,17 @@ def test_hits_per_particle(real, simulated) -> None:
     assert 0.6 < ((reconstructable >= 9) & (reconstructable <= 13)).mean()
 
 
+def test_particles_without_hits(real, simulated) -> None:
+    # TrackML lists particles that leave no hits: ~15 % of the sample, nearly all of those
+    # produced below 150 MeV of pT. Tolerance: binomial spread of 548 particles is ~1.5 %.
+    real_p, ours_p = real["particles"], simulated["particles"]
+    theirs, ours = (real_p.nhits == 0).mean(), (ours_p.nhits == 0).mean()
+    assert abs(ours - theirs) < 0.05, (ours, theirs)
+    soft = _pt(ours_p) < 0.15
+    assert (ours_p.nhits[soft] == 0).all()
+    assert (ours_p.nhits[~soft] == 0).mean() < 0.1
+
+
 def test_noise_fraction(real, simulated) -> None:
     ours = (simulated["truth"].particle_id == 0).mean()
     theirs = (real["truth"].particle_id == 0).mean()
@@ -106,10 +117,12 @@ def test_weights_follow_the_official_rules_on_the_real_sample(real) -> None:
 def test_full_pileup_event_looks_like_trackml() -> None:
     tables = simulate_event(prepare_geometry(build_detector()), event_id=1000, pileup=200, seed=1)
     particles, hits = tables["particles"], tables["hits"]
+    # TrackML: 10,000-12,000 particles (about 85 % of them with hits), 100,000-120,000 hits;
+    # the event-to-event spread is ~5 % in particles and ~8 % in hits
     with_hits = (particles.nhits > 0).sum()
-    assert 9_500 <= with_hits <= 12_000
-    assert 9_500 <= len(particles) <= 12_500  # event-to-event spread is ~5 %
-    assert 100_000 <= len(hits) <= 125_000
+    assert 8_000 <= with_hits <= 11_000
+    assert 9_500 <= len(particles) <= 12_500
+    assert 95_000 <= len(hits) <= 125_000
     assert 0.3 < np.median(_pt(particles)) < 0.4
     reconstructable = particles.nhits[particles.nhits >= 4]
     assert ((reconstructable >= 9) & (reconstructable <= 13)).mean() > 0.5

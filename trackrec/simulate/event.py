@@ -7,6 +7,8 @@ same whether it is simulated alone or as part of a larger run.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +19,9 @@ from trackrec.simulate.propagate import MAX_CROSSINGS, PropagatedHits, propagate
 from trackrec.simulate.weights import hit_weights
 
 NOISE_FRACTION = 0.14  # of all hits, as in TrackML events (10-15 %)
+# Particles produced below 150 MeV of pT are listed but leave no hits, as in TrackML events:
+# in the real sample 96% of the prompt ones (22 of 23) and 79% of the secondaries have none.
+PT_MIN_HITS = 0.15
 HIT_COLUMNS = ["hit_id", "x", "y", "z", "volume_id", "layer_id", "module_id"]
 CELL_COLUMNS = ["hit_id", "ch0", "ch1", "value"]
 PARTICLE_COLUMNS = [
@@ -52,11 +57,26 @@ def _propagate_particles(rng: np.random.Generator, geometry: DetectorGeometry, p
         draws[:] = 1.0
     else:
         draws[~physics.can_interact(particles["particle_type"].to_numpy())] = 1.0
-    return propagate(
+    propagated = propagate(
         geometry, particles[["vx", "vy", "vz"]].to_numpy(), particles[["px", "py", "pz"]].to_numpy(),
         particles["q"].to_numpy(np.float64), particles["mass"].to_numpy(), normals, draws,
         physics.NUCLEAR_PER_X0 if interactions else 0.0,
     )  # fmt: skip
+    tracked = np.hypot(particles["px"].to_numpy(), particles["py"].to_numpy()) >= PT_MIN_HITS
+    return _only_tracked(propagated, tracked)
+
+
+def _only_tracked(propagated: PropagatedHits, tracked: np.ndarray) -> PropagatedHits:
+    """Drop the crossings (and interactions) of particles that leave no hits."""
+    keep = tracked[propagated.particle]
+    return dataclasses.replace(
+        propagated,
+        particle=propagated.particle[keep],
+        module=propagated.module[keep],
+        position=propagated.position[keep],
+        momentum=propagated.momentum[keep],
+        interacted=propagated.interacted & tracked,
+    )
 
 
 def simulate_event(detector: pd.DataFrame | DetectorGeometry, *, event_id: int, pileup: float,
