@@ -18,6 +18,7 @@ truth, is an error (:class:`~trackrec.errors.TrackrecError` naming the id).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,21 +47,27 @@ class TrackParticlePairs:
     particle_size: np.ndarray
 
 
-def _missing_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
-    return [c for c in columns if c not in frame.columns]
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str, why: str = "") -> None:
+    """Raise :class:`TrackrecError` naming the ``columns`` that ``frame`` (called ``what``) lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TrackrecError(f"{what} lacks column(s) {', '.join(missing)}{why}")
+
+
+def require_unique(frame: pd.DataFrame, column: str, what: str) -> None:
+    """Raise :class:`TrackrecError` naming the first value of ``column`` given twice."""
+    values = frame[column]
+    if not pd.Index(values.to_numpy()).is_unique:
+        first = values[values.duplicated()].iloc[0]
+        raise TrackrecError(f"{what} has {column} {first} more than once")
 
 
 def check_truth(truth: pd.DataFrame) -> None:
     """Raise :class:`TrackrecError` unless ``truth`` has unique hit ids, particle ids, weights."""
-    missing = _missing_columns(truth, TRUTH_COLUMNS)
-    if missing:
-        raise TrackrecError(f"truth lacks column(s) {', '.join(missing)}")
+    require_columns(truth, TRUTH_COLUMNS, "truth")
     if truth["hit_id"].isna().any() or truth["particle_id"].isna().any():
         raise TrackrecError("truth has empty hit_id or particle_id values")
-    if not pd.Index(truth["hit_id"].to_numpy()).is_unique:
-        duplicated = truth["hit_id"].duplicated()
-        first = truth["hit_id"][duplicated].iloc[0]
-        raise TrackrecError(f"truth has hit_id {first} more than once")
+    require_unique(truth, "hit_id", "truth")
 
 
 def submission_positions(
@@ -76,9 +83,7 @@ def submission_positions(
     message names the first offending ``hit_id`` and how many there are, calling the tables
     ``name`` and ``truth_name``.
     """
-    missing = _missing_columns(submission, SUBMISSION_COLUMNS)
-    if missing:
-        raise TrackrecError(f"{name} lacks column(s) {', '.join(missing)}")
+    require_columns(submission, SUBMISSION_COLUMNS, name)
     if submission["hit_id"].isna().any() or submission["track_id"].isna().any():
         raise TrackrecError(f"{name} has empty hit_id or track_id values")
     truth_index = (

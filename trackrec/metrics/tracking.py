@@ -34,8 +34,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trackrec.errors import TrackrecError
-from trackrec.metrics.score import score_event, submission_positions, track_particle_pairs
+from trackrec.metrics.score import (
+    require_columns,
+    require_unique,
+    score_event,
+    submission_positions,
+    track_particle_pairs,
+)
 
 DEFAULT_PT_THRESHOLDS = (0.0, 0.5, 0.9, 1.5)
 PT_BIN_EDGES = (0.0, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, math.inf)
@@ -86,27 +91,17 @@ class TrackMatching:
         return (self.majority_particle != 0) & (4 * self.majority_hits >= 3 * self.size)
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str, why: str = "") -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise TrackrecError(f"{what} lacks column(s) {', '.join(missing)}{why}")
-
-
 def check_hits(hits: pd.DataFrame, *, need_weight: bool = True) -> None:
     """Raise :class:`TrackrecError` unless ``hits`` has unique ids and the truth columns."""
     columns = HITS_TRUTH_COLUMNS + (("weight",) if need_weight else ())
-    _check_columns(hits, columns, "hits table", " (metrics need truth)")
-    if hits["hit_id"].duplicated().any():
-        first = hits["hit_id"][hits["hit_id"].duplicated()].iloc[0]
-        raise TrackrecError(f"hits table has hit_id {first} more than once")
+    require_columns(hits, columns, "hits table", " (metrics need truth)")
+    require_unique(hits, "hit_id", "hits table")
 
 
 def check_particles(particles: pd.DataFrame) -> None:
     """Raise :class:`TrackrecError` unless ``particles`` has unique ids and kinematics."""
-    _check_columns(particles, PARTICLE_COLUMNS, "particles table")
-    if particles["particle_id"].duplicated().any():
-        first = particles["particle_id"][particles["particle_id"].duplicated()].iloc[0]
-        raise TrackrecError(f"particles table has particle_id {first} more than once")
+    require_columns(particles, PARTICLE_COLUMNS, "particles table")
+    require_unique(particles, "particle_id", "particles table")
 
 
 def match_tracks(
