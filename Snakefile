@@ -20,6 +20,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/models.smk"
 include: "rules/tracking.smk"
 include: "rules/metrics.smk"
 include: "rules/report.smk"

@@ -15,6 +15,8 @@ PLAN = make_plan(config["data"])
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
 METHODS = config["tracking"]["methods"]
+PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
+PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
 
 
 wildcard_constraints:

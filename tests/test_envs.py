@@ -11,6 +11,8 @@ from conftest import REPO_ROOT
 
 # the workflow engine runs the rules; it is not needed inside the rules' environment
 WORKFLOW_ONLY = {"snakemake", "snakemake-executor-plugin-slurm"}
+# the same package under another name on conda-forge
+CONDA_NAMES = {"torch": "pytorch"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -20,7 +22,8 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def test_conda_env_matches_pyproject() -> None:
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    wanted = dict(_split(r) for r in pyproject["project"]["dependencies"])
+    wanted = {CONDA_NAMES.get(name, name): spec for name, spec in
+              (_split(r) for r in pyproject["project"]["dependencies"])}
     for name in WORKFLOW_ONLY:
         wanted.pop(name, None)
     wanted["python"] = pyproject["project"]["requires-python"]

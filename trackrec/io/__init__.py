@@ -7,7 +7,8 @@ Public API (the functions other stages use):
 - trackrec's Parquet tables: :func:`write_table`, :func:`read_table`,
   :data:`SCHEMA_VERSION` (definitions in :mod:`trackrec.io.schema`);
 - building tables: :func:`build_hits_table`, :func:`build_particles_table`;
-- atomic writes: :func:`atomic_output`, :func:`atomic_outputs`.
+- atomic writes: :func:`atomic_output`, :func:`atomic_outputs`;
+- trained models with provenance: :mod:`trackrec.io.checkpoint`.
 """
 
 from __future__ import annotations

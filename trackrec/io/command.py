@@ -1,4 +1,4 @@
-"""``trackrec ingest``: one TrackML event to the ``hits`` and ``particles`` Parquet tables."""
+"""``trackrec ingest``: one TrackML event to Parquet tables; ``trackrec install-model``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from trackrec.errors import InputError, TrackrecError
+from trackrec.io.checkpoint import install_model
 from trackrec.io.ingest import (
     build_hits_table,
     build_particles_table,
@@ -44,6 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="detector description; adds module rotation, pitch and thickness")
     parser.set_defaults(handler=run_ingest)
 
+    install = subparsers.add_parser(
+        "install-model",
+        help="copy a shipped model and its provenance into a run",
+        description="Copy a trained model (NAME.pt or NAME.npz) and its provenance NAME.json "
+                    "to --out (and its .json), both or neither. The provenance must exist.",
+    )
+    install.add_argument("--model", required=True, type=Path, metavar="NAME.{pt,npz}",
+                         help="shipped model file (its NAME.json beside it)")
+    install.add_argument("--out", required=True, type=Path, metavar="OUT.{pt,npz}",
+                         help="where to put the model in the run")
+    install.set_defaults(handler=run_install_model)
+
 
 def ingest_event(event: str | Path, hits_out: str | Path, particles_out: str | Path,
                  detectors: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,4 +90,9 @@ def ingest_event(event: str | Path, hits_out: str | Path, particles_out: str | P
 
 def run_ingest(args: argparse.Namespace) -> int:
     ingest_event(args.event, args.hits, args.particles, args.detectors)
+    return 0
+
+
+def run_install_model(args: argparse.Namespace) -> int:
+    install_model(args.model, args.out)
     return 0
