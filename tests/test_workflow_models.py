@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from trackrec.io.checkpoint import model_provenance, save_array_model
+
 from workflow_helpers import snakemake
 
 
