@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from external_tracker import write_submission
 
 from trackrec.cli import main
 from trackrec.config import load_schema, reserved_method_names
@@ -27,6 +26,7 @@ from trackrec.metrics.score import add_missing_hits
 from trackrec.plan import external_events, external_methods, external_track_file
 
 from conftest import REPO_ROOT
+from external_tracker import write_submission
 
 SAMPLE_EVENT = 1  # the real sample is event000000001
 
