@@ -107,9 +107,13 @@ def test_challenge_file_of_one_event_and_plain_file(tmp_path: Path) -> None:
 
 def test_hit_id_may_repeat_across_events_but_not_within_one(tmp_path: Path) -> None:
     (tmp_path / "dup.csv").write_text("event_id,hit_id,track_id\n1,4,5\n2,4,5\n1,4,6\n")
+    assert load_submission_file(tmp_path / "dup.csv", event_id=2).to_dict("list") == {
+        "hit_id": [4],
+        "track_id": [5],
+    }
     with pytest.raises(InputError) as err:
-        load_submission_file(tmp_path / "dup.csv", event_id=2)
-    assert "duplicate event_id/hit_id (event_id=1, hit_id=4 at line 4" in str(err.value)
+        load_submission_file(tmp_path / "dup.csv", event_id=1)
+    assert "duplicate hit_id 4 in event 1 (line 4; 1 duplicate row(s))" in str(err.value)
     (tmp_path / "bad.csv").write_text("event_id,hit_id,track_id\n1,4,5\nx,5,5\n")
     with pytest.raises(InputError, match="malformed value 'x' in column 'event_id' at line 3"):
         submission_event_ids(tmp_path / "bad.csv")
@@ -174,7 +178,7 @@ def test_missing_hits_are_tracks_of_their_own(event_dir: Path, tmp_path: Path, c
 @pytest.mark.parametrize(
     ("rows", "named"),
     [
-        ("1,{h},5\n1,{h},6\n", "duplicate event_id/hit_id (event_id=1, hit_id={h}"),
+        ("1,{h},5\n1,{h},6\n", "duplicate hit_id {h} in event 1 (line 3"),
         ("1,{h},5\n1,123456789,6\n", "hit_id 123456789 that is not in the hits table"),
     ],
 )

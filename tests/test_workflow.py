@@ -11,6 +11,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from trackrec.io.parquet import read_table
@@ -245,6 +246,12 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     write_submission({1002: ours[1002]}, tmp_path / "ckf" / "1002.csv.gz", event_id_column=False)
     dry = snakemake("-n", *args)
     assert job_counts(dry.stdout) == {"all": 1, "evaluate": 1, "import_tracks": 1, "report": 1}
+    # a rewritten file is imported and scored again (a mere touch is not: Snakemake compares
+    # the content of small inputs)
+    challenge = pd.read_csv(tmp_path / "challenge.csv")
+    challenge.iloc[::-1].to_csv(tmp_path / "challenge.csv", index=False)
+    dry = snakemake("-n", *args)
+    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
 
 
 @pytest.mark.parametrize(

@@ -453,7 +453,6 @@ def load_submission_file(path: str | Path, event_id: int | None = None) -> pd.Da
             raise InputError(source.name, f"no event_id column to select event {event_id} from")
         _check_part(df, "submission", source.name)
         return df
-    _check_unique(df, ["event_id", "hit_id"], source.name)
     return _select_event(df, event_id, source.name)
 
 
@@ -471,7 +470,7 @@ def submission_event_ids(path: str | Path) -> np.ndarray | None:
         if "event_id" not in source.header():
             return None
         column = _read_csv(source, "submission", only=["event_id"])["event_id"]
-    return np.unique(column.to_numpy())
+    return np.sort(pd.unique(column.to_numpy()))
 
 
 def _is_parquet(name: str) -> bool:
@@ -479,20 +478,33 @@ def _is_parquet(name: str) -> bool:
 
 
 def _select_event(df: pd.DataFrame, event_id: int | None, name: str) -> pd.DataFrame:
-    """The ``hit_id, track_id`` rows of one event of a multi-event submission."""
+    """The ``hit_id, track_id`` rows of one event of a multi-event submission, checked for
+    hit ids given twice (other events are not read further: they may repeat hit ids)."""
     event_ids = df["event_id"].to_numpy()
-    events = np.unique(event_ids)
-    listed = ", ".join(str(e) for e in events[:5]) + (", ..." if len(events) > 5 else "")
     if event_id is None:
+        events = pd.unique(event_ids)
         if len(events) > 1:
-            raise InputError(name, f"holds {len(events)} events ({listed}); give the event to read")
+            raise InputError(name, f"holds {len(events)} events ({_listed(events)}); "
+                                   "give the event to read")
         rows = df
     else:
         rows = df[event_ids == event_id]
         if rows.empty:
             raise InputError(name, f"no rows for event_id {event_id} (events in the file: "
-                                   f"{listed or 'none'})")
+                                   f"{_listed(pd.unique(event_ids)) or 'none'})")
+    repeated = rows["hit_id"].duplicated().to_numpy()
+    if repeated.any():
+        first = np.flatnonzero(repeated)[0]
+        raise InputError(name, f"duplicate hit_id {rows['hit_id'].iloc[first]} in event "
+                               f"{rows['event_id'].iloc[first]} (line {rows.index[first] + 2}; "
+                               f"{int(repeated.sum())} duplicate row(s))")
     return rows[["hit_id", "track_id"]].reset_index(drop=True)
+
+
+def _listed(events: np.ndarray) -> str:
+    """The first few of ``events`` in order, for a message."""
+    events = np.sort(events)
+    return ", ".join(str(e) for e in events[:5]) + (", ..." if len(events) > 5 else "")
 
 
 def _parquet_names(path: Path) -> list[str]:
