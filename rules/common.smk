@@ -20,6 +20,13 @@ PLAN = make_plan(config["data"])
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
 METHODS = config["tracking"]["methods"]
+
+
+wildcard_constraints:
+    event=r"event\d{9}",
+    method=r"[a-z0-9_]+",
+
+
 # External methods: tracks made by other programs (tracking.external). Only the test events
 # whose tracks exist now are scheduled (events missing are failed events of the report), so
 # a tracker that skipped an event never makes Snakemake refuse the whole run.
@@ -28,12 +35,6 @@ EXTERNAL = external_methods(
     reserved_method_names(load_schema(workflow.source_path("../workflow/schemas/config.schema.yaml"))),
 )
 EXTERNAL_EVENTS = {m: external_events(m, p, TEST_EVENTS) for m, p in EXTERNAL.items()}
-
-
-wildcard_constraints:
-    event=r"event\d{9}",
-    method=r"[a-z0-9_]+",
-    external_method="|".join(EXTERNAL) or "(?!)",  # (?!) matches nothing
 
 
 def benchmark_path(stage):

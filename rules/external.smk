@@ -11,6 +11,8 @@ rule import_tracks:
         tracks=f"{RUN}/tracks/{{external_method}}/{{event}}.parquet",
     params:
         options=get_external_options,
+    wildcard_constraints:
+        external_method="|".join(EXTERNAL) or "(?!)",  # (?!) matches nothing
     conda:
         "../envs/trackrec.yaml"
     log:
