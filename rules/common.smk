@@ -1,7 +1,6 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
 import os
 
-from trackrec.config import load_schema, reserved_method_names
 from trackrec.plan import (
     cli_options,
     event_number,
@@ -13,6 +12,7 @@ from trackrec.plan import (
     trackml_detectors_file,
     trackml_event_file,
 )
+from trackrec.config import load_schema, reserved_method_names
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
