@@ -13,6 +13,7 @@ from trackrec.plan import (
     trackml_event_file,
 )
 from trackrec.config import load_schema, reserved_method_names
+from trackrec.errors import TrackrecError
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -30,11 +31,14 @@ wildcard_constraints:
 # External methods: tracks made by other programs (tracking.external). Only the test events
 # whose tracks exist now are scheduled (events missing are failed events of the report), so
 # a tracker that skipped an event never makes Snakemake refuse the whole run.
-EXTERNAL = external_methods(
-    config["tracking"],
-    reserved_method_names(load_schema(workflow.source_path("../workflow/schemas/config.schema.yaml"))),
-)
-EXTERNAL_EVENTS = {m: external_events(m, p, TEST_EVENTS) for m, p in EXTERNAL.items()}
+try:
+    EXTERNAL = external_methods(
+        config["tracking"],
+        reserved_method_names(load_schema(workflow.source_path("../workflow/schemas/config.schema.yaml"))),
+    )
+    EXTERNAL_EVENTS = {m: external_events(m, p, TEST_EVENTS) for m, p in EXTERNAL.items()}
+except TrackrecError as err:  # a config or file problem: one line, before any job
+    raise SystemExit(f"trackrec: error: {err}") from None
 
 
 def benchmark_path(stage):

@@ -266,4 +266,6 @@ def test_bad_external_method_stops_before_any_job(
 ) -> None:
     result = snakemake("-n", *config_args(tmp_path, TINY_SIMULATION, tracking={"external": external}))
     assert result.returncode != 0
-    assert named in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "trackrec: error: tracking.external." in output and named in output
+    assert 'File "' not in output  # no traceback
