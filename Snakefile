@@ -22,6 +22,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/tracking.smk"
+include: "rules/external.smk"
 include: "rules/metrics.smk"
 include: "rules/report.smk"
 

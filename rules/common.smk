@@ -4,10 +4,16 @@ import os
 from trackrec.plan import (
     cli_options,
     event_number,
+    external_events,
+    external_methods,
+    external_track_file,
+    is_multi_event,
     make_plan,
     trackml_detectors_file,
     trackml_event_file,
 )
+from trackrec.config import load_schema, reserved_method_names
+from trackrec.errors import TrackrecError
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -22,6 +28,19 @@ PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir
 wildcard_constraints:
     event=r"event\d{9}",
     method=r"[a-z0-9_]+",
+
+
+# External methods: tracks made by other programs (tracking.external). Only the test events
+# whose tracks exist now are scheduled (events missing are failed events of the report), so
+# a tracker that skipped an event never makes Snakemake refuse the whole run.
+try:
+    EXTERNAL = external_methods(
+        config["tracking"],
+        reserved_method_names(load_schema(workflow.source_path("../workflow/schemas/config.schema.yaml"))),
+    )
+    EXTERNAL_EVENTS = {m: external_events(m, p, TEST_EVENTS) for m, p in EXTERNAL.items()}
+except TrackrecError as err:  # a config or file problem: one line, before any job
+    raise SystemExit(f"trackrec: error: {err}") from None
 
 
 def benchmark_path(stage):
@@ -82,8 +101,25 @@ def get_metrics_options(wildcards):
     return cli_options(config["metrics"])
 
 
+def scored_external_pairs():
+    """``method/event`` of every external method's scored test event with tracks."""
+    return [f"{m}/{e}" for m, events in EXTERNAL_EVENTS.items() for e in events if e in SCORED_EVENTS]
+
+
 def get_metrics_files(wildcards):
-    return expand(f"{RUN}/metrics/{{method}}/{{event}}.json", method=METHODS, event=SCORED_EVENTS)
+    files = expand(f"{RUN}/metrics/{{method}}/{{event}}.json", method=METHODS, event=SCORED_EVENTS)
+    return files + expand(f"{RUN}/metrics/{{pair}}.json", pair=scored_external_pairs())
+
+
+def get_external_tracks(wildcards):
+    """The external method's submission file for the event."""
+    return external_track_file(EXTERNAL[wildcards.external_method], wildcards.event)
+
+
+def get_external_options(wildcards):
+    """``--event N`` when the external method has one file for all events."""
+    pattern = EXTERNAL[wildcards.external_method]
+    return f"--event {event_number(wildcards.event)}" if is_multi_event(pattern) else ""
 
 
 def get_benchmark_files(wildcards):
@@ -95,6 +131,9 @@ def get_benchmark_files(wildcards):
     files += expand(
         benchmark_path("evaluate"), event=[f"{m}/{e}" for m in METHODS for e in SCORED_EVENTS]
     )
+    imported = [f"{m}/{e}" for m, events in EXTERNAL_EVENTS.items() for e in events]
+    files += expand(benchmark_path("import_tracks"), event=imported)
+    files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
     return files
 
 
@@ -102,6 +141,7 @@ def get_final_outputs(wildcards):
     """Hit tables of every event, tracks of every test event, and the report of the scored ones."""
     outputs = expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
     outputs += expand(f"{RUN}/tracks/{{method}}/{{event}}.parquet", method=METHODS, event=TEST_EVENTS)
+    outputs += [f"{RUN}/tracks/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
     return outputs

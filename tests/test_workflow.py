@@ -7,13 +7,16 @@ TrackML sample through ``data.source: trackml``.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from trackrec.io.parquet import read_table
 
+from external_tracker import write_submission
 from workflow_helpers import config_args, job_counts, snakemake
 
 TINY_SIMULATION = {
@@ -197,3 +200,72 @@ def test_snakemake_report_collects_the_plots(simulated_run: Path, tmp_path: Path
     names = zipfile.ZipFile(archive).namelist()
     for plot in ("efficiency_vs_pt.png", "efficiency_vs_eta.png", "stages.png", "scores.png"):
         assert any(name.endswith(plot) for name in names), plot
+
+
+def test_external_tracker_is_scored_and_reported_like_ours(
+    simulated_run: Path, tmp_path: Path
+) -> None:
+    """Another program's submissions of our own DBSCAN tracks (challenge CSV, rows shuffled,
+    track ids changed) score exactly as our tracks; an event it skipped is a failed event."""
+    results = tmp_path / "results"
+    shutil.copytree(simulated_run, results)  # leave the shared run as it is
+    run = results / "default"
+    ours = {
+        number: read_table(run / "tracks" / "dbscan_baseline" / f"event{number:09d}.parquet", "tracks")
+        for number in (1001, 1002)
+    }
+    write_submission(ours, tmp_path / "challenge.csv")  # one file, event_id column
+    (tmp_path / "ckf").mkdir()
+    write_submission({1001: ours[1001]}, tmp_path / "ckf" / "1001.csv.gz", event_id_column=False)
+    external = {
+        "challenge": str(tmp_path / "challenge.csv"),
+        "their_ckf": f"{tmp_path}/ckf/{{event_id}}.csv.gz",  # no file for 1002
+    }
+    args = config_args(results, TINY_SIMULATION, tracking={"external": external})
+    dry = snakemake("-n", *args)
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
+    result = snakemake("--cores", "2", *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    for method, event in (("challenge", 1001), ("challenge", 1002), ("their_ckf", 1001)):
+        got = json.loads((run / "metrics" / method / f"event{event:09d}.json").read_text())
+        direct = json.loads((run / "metrics" / "dbscan_baseline" / f"event{event:09d}.json").read_text())
+        assert set(got) == set(direct)
+        for key, value in direct.items():
+            assert got[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (method, key)
+    summary = json.loads((run / "report" / "summary.json").read_text())
+    assert set(summary["methods"]) == {"dbscan_baseline", "challenge", "their_ckf"}
+    assert summary["failed_events"] == [
+        {"method": "their_ckf", "event": "event000001002", "reason": "no metrics file"}
+    ]
+    assert "import_tracks" in summary["stages"]
+    assert "their_ckf" in (run / "report" / "report.html").read_text()
+
+    # when the tracker delivers the missing event, only that event's jobs and the report run
+    write_submission({1002: ours[1002]}, tmp_path / "ckf" / "1002.csv.gz", event_id_column=False)
+    dry = snakemake("-n", *args)
+    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 1, "import_tracks": 1, "report": 1}
+    # a rewritten file is imported and scored again (a mere touch is not: Snakemake compares
+    # the content of small inputs)
+    challenge = pd.read_csv(tmp_path / "challenge.csv")
+    challenge.iloc[::-1].to_csv(tmp_path / "challenge.csv", index=False)
+    dry = snakemake("-n", *args)
+    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
+
+
+@pytest.mark.parametrize(
+    ("external", "named"),
+    [
+        ({"dbscan_baseline": "x_{event}.csv"}, "dbscan_baseline is a built-in method"),
+        ({"mine": "/nowhere/x_{event}.csv"}, "tracking.external.mine: no tracks for any test event"),
+    ],
+)
+def test_bad_external_method_stops_before_any_job(
+    tmp_path: Path, external: dict, named: str
+) -> None:
+    result = snakemake("-n", *config_args(tmp_path, TINY_SIMULATION, tracking={"external": external}))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "trackrec: error: tracking.external." in output and named in output
+    assert 'File "' not in output  # no traceback

@@ -19,6 +19,7 @@ from trackrec.errors import TrackrecError
 _COMMAND_MODULES = (
     "trackrec.simulate.command",
     "trackrec.io.command",
+    "trackrec.io.submission_command",
     "trackrec.tracking.command",
     "trackrec.metrics.command",
     "trackrec.report.command",

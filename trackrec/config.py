@@ -27,6 +27,12 @@ def load_schema(path: str | Path) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
+def reserved_method_names(schema: Mapping[str, Any]) -> list[str]:
+    """Names an external method may not take: the built-in methods and the tracking keys."""
+    tracking = schema["properties"]["tracking"]["properties"]
+    return sorted(set(tracking["methods"]["items"]["enum"]) | set(tracking))
+
+
 def coerce_config_strings(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
     """Convert, in place, string leaves of ``config`` to the scalar types ``schema`` allows."""
     defs = schema.get("$defs", {})

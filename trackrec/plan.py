@@ -1,7 +1,8 @@
 """The run plan: which events a workflow run uses, where each comes from, and the split.
 
 Pure functions on the validated config (``config/config.yaml``), called by
-``rules/common.smk`` when Snakemake builds the job graph and tested without Snakemake.
+``rules/common.smk`` when Snakemake builds the job graph and tested without Snakemake; they
+also find which test events the external methods (``tracking.external``) have tracks for.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Mapping
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,75 @@ def cli_options(section: Mapping[str, Any]) -> str:
         values = value if isinstance(value, list) else [value]
         words.extend(shlex.quote(str(v)) for v in values)
     return " ".join(words)
+
+
+# ---------------------------------------------------------------------------------------
+# External methods: tracks made by other programs (tracking.external)
+
+_EXTERNAL_FIELDS = ("event", "event_id")
+
+
+def external_methods(tracking: Mapping[str, Any], builtin: Sequence[str]) -> dict[str, str]:
+    """``tracking.external`` (method name -> path pattern), checked.
+
+    A name may not be a built-in method's; a pattern may use ``{event}`` (``event000001000``)
+    and ``{event_id}`` (1000, with a format such as ``{event_id:09d}``), or neither for one
+    file with an ``event_id`` column that holds every event (the challenge's format).
+    """
+    external = dict(tracking.get("external") or {})
+    for name, pattern in external.items():
+        where = f"tracking.external.{name}"
+        if name in builtin:
+            raise TrackrecError(f"{where}: {name} is a built-in method; give yours another name")
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+            unknown = sorted(fields - set(_EXTERNAL_FIELDS))
+            if not unknown:
+                external_track_file(pattern, "event000000001")
+        except (ValueError, IndexError) as err:
+            raise TrackrecError(f"{where}: bad path pattern {pattern!r} ({err})") from None
+        if unknown:
+            raise TrackrecError(
+                f"{where}: unknown placeholder {{{unknown[0]}}} in {pattern!r} "
+                "(use {event} or {event_id})"
+            )
+    return external
+
+
+def is_multi_event(pattern: str) -> bool:
+    """True for a pattern without placeholders: one file holding every event."""
+    return all(field is None for _, field, _, _ in string.Formatter().parse(pattern))
+
+
+def external_track_file(pattern: str, event: str) -> str:
+    """The file of ``event`` for an external method's path pattern."""
+    return pattern.format(event=event, event_id=event_number(event))
+
+
+def external_events(name: str, pattern: str, events: Sequence[str]) -> list[str]:
+    """The events of ``events`` for which the external method ``name`` has tracks.
+
+    Those whose file exists, for a per-event pattern; those in the file's ``event_id`` column,
+    for a single file. None at all is an error naming where they were looked for (a wrong
+    pattern, most likely); some missing is not: those events are reported as failed.
+    """
+    from trackrec.io.trackml import submission_event_ids
+
+    where = f"tracking.external.{name}"
+    if not is_multi_event(pattern):
+        found = [e for e in events if Path(external_track_file(pattern, e)).is_file()]
+        looked = external_track_file(pattern, events[0]) if events else pattern
+    elif Path(pattern).is_file():
+        ids = submission_event_ids(pattern)
+        if ids is None:
+            raise TrackrecError(
+                f"{pattern}: {where} is one file for all events but has no event_id column "
+                "(add one, or put {event} in the path)"
+            )
+        found = [e for e in events if event_number(e) in set(ids.tolist())]
+        looked = f"{pattern} (event_id {event_number(events[0])})" if events else pattern
+    else:
+        found, looked = [], pattern
+    if events and not found:
+        raise TrackrecError(f"{where}: no tracks for any test event (looked for {looked})")
+    return found

@@ -3,7 +3,8 @@
 Public API (the functions other stages use):
 
 - reading TrackML files: :func:`load_event`, :func:`load_dataset`, :func:`load_detector`,
-  :func:`load_truth_file`, :func:`load_submission_file`, :func:`load_part_file`;
+  :func:`load_truth_file`, :func:`load_submission_file` (one event of a challenge
+  submission with ``event_id``), :func:`submission_event_ids`, :func:`load_part_file`;
 - trackrec's Parquet tables: :func:`write_table`, :func:`read_table`,
   :data:`SCHEMA_VERSION` (definitions in :mod:`trackrec.io.schema`);
 - building tables: :func:`build_hits_table`, :func:`build_particles_table`;
@@ -26,6 +27,7 @@ from trackrec.io.trackml import (
     load_part_file,
     load_submission_file,
     load_truth_file,
+    submission_event_ids,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "load_submission_file",
     "load_truth_file",
     "read_table",
+    "submission_event_ids",
     "write_table",
     "write_tables",
 ]

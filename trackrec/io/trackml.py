@@ -49,12 +49,14 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
                       "cx", "cy", "cz", "rot_xu", "rot_xv", "rot_xw", "rot_yu", "rot_yv",
                       "rot_yw", "rot_zu", "rot_zv", "rot_zw", "module_t", "module_minhu",
                       "module_maxhu", "module_hv", "pitch_u", "pitch_v")}},
-    "submission": {"hit_id": _I64, "track_id": _I64},
+    "submission": {"event_id": _I64, "hit_id": _I64, "track_id": _I64},
 }
 """Columns kept from each kind of file, with their types (TrackML library types, int64 ids)."""
 
-OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"particles": frozenset({"particle_type"})}
-"""Columns that some TrackML releases lack (the particles file without ``particle_type``)."""
+OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"particles": frozenset({"particle_type"}),
+                                               "submission": frozenset({"event_id"})}
+"""Columns that some files lack: TrackML's particles file without ``particle_type``, and a
+submission of one event without the challenge format's ``event_id``."""
 
 _EVENT_FILE = re.compile(r"^(?P<prefix>(?:.*/)?event\d+)-(?P<part>[a-zA-Z]+)\.csv(?:\.gz)?$")
 _PART_SUFFIX = re.compile(r"-(hits|cells|particles|truth)\.csv(\.gz)?$")
@@ -148,11 +150,14 @@ def _malformed(source: _CsvSource, header: list[str], types: dict[str, pa.DataTy
     return InputError(source.name, f"cannot read file ({message})")
 
 
-def _read_csv(source: _CsvSource, kind: str) -> pd.DataFrame:
-    """Read one TrackML CSV of the given kind with checked columns, types and no missing values."""
-    expected = COLUMNS[kind]
+def _read_csv(source: _CsvSource, kind: str, only: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read one TrackML CSV of the given kind with checked columns, types and no missing values.
+
+    ``only`` reads just those columns of the kind (each then required).
+    """
+    expected = COLUMNS[kind] if only is None else {c: COLUMNS[kind][c] for c in only}
     header = source.header()
-    optional = OPTIONAL_COLUMNS.get(kind, frozenset())
+    optional = OPTIONAL_COLUMNS.get(kind, frozenset()) if only is None else frozenset()
     missing = [c for c in expected if c not in header and c not in optional]
     if missing:
         names = ", ".join(repr(c) for c in missing)
@@ -429,19 +434,101 @@ def load_detector(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def load_submission_file(path: str | Path) -> pd.DataFrame:
+def load_submission_file(path: str | Path, event_id: int | None = None) -> pd.DataFrame:
     """Read a submission (``hit_id, track_id``): CSV, CSV.gz, or Parquet.
 
     A Parquet file written by trackrec must be a ``tracks`` table of a compatible schema
-    version; a plain Parquet file needs the two columns. Duplicate hit_ids are refused.
+    version; a plain Parquet file needs the two columns. A file with an ``event_id`` column
+    (the challenge's own format: one file for many events) is reduced to the rows of
+    ``event_id``, which may be left out only when the file holds a single event. Returns
+    ``hit_id, track_id``; a hit_id given twice for one event is refused.
     """
     source = _source_for_path(path)
-    if source.name.endswith((".parquet", ".pq")):
+    if _is_parquet(source.name):
         df = _read_submission_parquet(Path(path))
     else:
         df = _read_csv(source, "submission")
-    _check_part(df, "submission", source.name)
-    return df
+    if "event_id" not in df.columns:
+        if event_id is not None:
+            raise InputError(source.name, f"no event_id column to select event {event_id} from")
+        _check_part(df, "submission", source.name)
+        return df
+    return _select_event(df, event_id, source.name)
+
+
+def submission_event_ids(path: str | Path) -> np.ndarray | None:
+    """The sorted distinct ``event_id`` values of a submission file; None without that column.
+
+    Reads only that column, so a challenge submission of many events is listed quickly.
+    """
+    source = _source_for_path(path)
+    if _is_parquet(source.name):
+        if "event_id" not in _parquet_names(Path(path)):
+            return None
+        column = _read_parquet_columns(Path(path), ["event_id"])["event_id"]
+    else:
+        if "event_id" not in source.header():
+            return None
+        column = _read_csv(source, "submission", only=["event_id"])["event_id"]
+    return np.sort(pd.unique(column.to_numpy()))
+
+
+def _is_parquet(name: str) -> bool:
+    return name.endswith((".parquet", ".pq"))
+
+
+def _select_event(df: pd.DataFrame, event_id: int | None, name: str) -> pd.DataFrame:
+    """The ``hit_id, track_id`` rows of one event of a multi-event submission, checked for
+    hit ids given twice (other events are not read further: they may repeat hit ids)."""
+    event_ids = df["event_id"].to_numpy()
+    if event_id is None:
+        events = pd.unique(event_ids)
+        if len(events) > 1:
+            raise InputError(name, f"holds {len(events)} events ({_listed(events)}); "
+                                   "give the event to read")
+        rows = df
+    else:
+        rows = df[event_ids == event_id]
+        if rows.empty:
+            raise InputError(name, f"no rows for event_id {event_id} (events in the file: "
+                                   f"{_listed(pd.unique(event_ids)) or 'none'})")
+    repeated = rows["hit_id"].duplicated().to_numpy()
+    if repeated.any():
+        first = np.flatnonzero(repeated)[0]
+        raise InputError(name, f"duplicate hit_id {rows['hit_id'].iloc[first]} in event "
+                               f"{rows['event_id'].iloc[first]} (line {rows.index[first] + 2}; "
+                               f"{int(repeated.sum())} duplicate row(s))")
+    return rows[["hit_id", "track_id"]].reset_index(drop=True)
+
+
+def _listed(events: np.ndarray) -> str:
+    """The first few of ``events`` in order, for a message."""
+    events = np.sort(events)
+    return ", ".join(str(e) for e in events[:5]) + (", ..." if len(events) > 5 else "")
+
+
+def _parquet_names(path: Path) -> list[str]:
+    try:
+        return pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+
+
+def _read_parquet_columns(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Integer columns of a plain Parquet file as int64, refusing missing values."""
+    try:
+        table = pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    out = {}
+    for name in columns:
+        column = table.column(name)
+        if column.null_count:
+            raise InputError(path, f"missing value in column {name!r}")
+        if not pa.types.is_integer(column.type):
+            raise InputError(path, f"column {name!r} is {column.type}, expected integers")
+        out[name] = column.to_numpy().astype(np.int64)
+    return pd.DataFrame(out)
 
 
 def _read_submission_parquet(path: Path) -> pd.DataFrame:
@@ -450,21 +537,10 @@ def _read_submission_parquet(path: Path) -> pd.DataFrame:
 
     if METADATA_TABLE_KEY in table_metadata(path):
         return read_table(path, "tracks", columns=["hit_id", "track_id"])
-    try:
-        names = pq.read_schema(path).names
-    except (pa.ArrowException, OSError) as err:
-        raise InputError(path, f"not a readable Parquet file ({err})") from None
+    names = _parquet_names(path)
     missing = [c for c in ("hit_id", "track_id") if c not in names]
     if missing:
         raise InputError(path, f"missing column{'s' if len(missing) > 1 else ''} "
                                f"{', '.join(repr(c) for c in missing)}")
-    table = pq.read_table(path, columns=["hit_id", "track_id"])
-    out = {}
-    for name in ("hit_id", "track_id"):
-        column = table.column(name)
-        if column.null_count:
-            raise InputError(path, f"missing value in column {name!r}")
-        if not pa.types.is_integer(column.type):
-            raise InputError(path, f"column {name!r} is {column.type}, expected integers")
-        out[name] = column.to_numpy().astype(np.int64)
-    return pd.DataFrame(out)
+    optional = ["event_id"] if "event_id" in names else []
+    return _read_parquet_columns(path, [*optional, "hit_id", "track_id"])

@@ -14,7 +14,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from trackrec.errors import InputError, TrackrecError
-from trackrec.metrics.score import check_submission, check_truth, score_event
+from trackrec.io.submission_command import add_event_option
+from trackrec.metrics.score import (
+    add_missing_hits,
+    check_submission,
+    check_truth,
+    score_event,
+)
 from trackrec.metrics.tracking import (
     DEFAULT_PT_THRESHOLDS,
     check_hits,
@@ -48,7 +54,7 @@ def run_score(args: argparse.Namespace) -> int:
 
     truth = load_truth_file(args.truth)
     _blame(args.truth, lambda: check_truth(truth))
-    submission = load_submission_file(args.submission)
+    submission = load_submission_file(args.submission, event_id=args.event)
     _blame(
         args.submission,
         lambda: check_submission(truth, submission, truth_name=f"truth file {args.truth}"),
@@ -58,7 +64,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from trackrec.io import atomic_output, read_table
+    from trackrec.io import atomic_output, load_submission_file, read_table
 
     hits = read_table(args.hits, "hits")
     if "particle_id" not in hits.columns or "weight" not in hits.columns:
@@ -72,13 +78,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise InputError(
             args.particles, "particles table is empty (a test event?); metrics need truth"
         )
-    tracks = read_table(args.tracks, "tracks", columns=["hit_id", "track_id"])
+    tracks = load_submission_file(args.tracks, event_id=args.event)
     _blame(
         args.tracks,
         lambda: check_submission(
             hits, tracks, name="tracks table", truth_name=f"hits table {args.hits}"
         ),
     )
+    tracks = add_missing_hits(hits["hit_id"].to_numpy(), tracks)
     options = {"max_abs_eta": args.max_abs_eta, "min_track_hits": args.min_track_hits}
     metrics = track_metrics(hits, particles, tracks, pt_thresholds=args.pt_thresholds, **options)
     metrics.update(efficiency_counts(hits, particles, tracks, **options))
@@ -117,6 +124,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SUB",
         help="submission: hit_id, track_id (csv, csv.gz or parquet)",
     )
+    add_event_option(score)
     score.set_defaults(handler=run_score)
 
     evaluate = subparsers.add_parser(
@@ -133,8 +141,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--particles", required=True, metavar="PARTICLES.parquet", help="particles table"
     )
     evaluate.add_argument(
-        "--tracks", required=True, metavar="TRACKS.parquet", help="tracks table (hit_id, track_id)"
+        "--tracks",
+        required=True,
+        metavar="TRACKS",
+        help="tracks: a trackrec tracks table, or a submission by any tool (hit_id, track_id "
+        "[, event_id]; csv, csv.gz or parquet); hits it leaves out are tracks of their own",
     )
+    add_event_option(evaluate)
     evaluate.add_argument("--out", required=True, metavar="METRICS.json", help="output JSON file")
     evaluate.add_argument(
         "--pt-thresholds",

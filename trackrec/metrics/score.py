@@ -142,6 +142,23 @@ def assign_tracks(n_truth_hits: int, positions: np.ndarray, track_ids: np.ndarra
     return track
 
 
+def add_missing_hits(hit_ids: np.ndarray, submission: pd.DataFrame) -> pd.DataFrame:
+    """``submission`` plus a one-hit track for every hit of ``hit_ids`` it leaves out.
+
+    The official score treats absent hits this way; making the tracks explicit gives every
+    metric the same reading (with ``min_track_hits`` 1 they count as tracks). New track ids
+    follow the largest one given.
+    """
+    absent = np.setdiff1d(np.asarray(hit_ids), submission["hit_id"].to_numpy())
+    if len(absent) == 0:
+        return submission
+    first = int(submission["track_id"].max()) + 1 if len(submission) else 0
+    singles = pd.DataFrame(
+        {"hit_id": absent, "track_id": first + np.arange(len(absent), dtype=np.int64)}
+    )
+    return pd.concat([submission[["hit_id", "track_id"]], singles], ignore_index=True)
+
+
 def track_particle_pairs(
     track: np.ndarray, particle_id: np.ndarray, weight: np.ndarray | None = None
 ) -> TrackParticlePairs:
