@@ -6,9 +6,9 @@ cells are the channels that the track's straight path through the sensor thickne
 the path running from w = -t/2 to w = +t/2 about the true crossing: channel ch0 counts
 pitches along u from the module's -maxhu edge, ch1 along v from -hv (TrackML's numbering).
 Pixel cells carry the deposited charge (proportional to the path length in the cell, with
-a per-hit Landau-like fluctuation, in TrackML's units: about 0.3 for a normal 150 um crossing);
-strip cells carry 1 (binary read-out), as in TrackML. Noise hits are spread uniformly over the
-modules and uniformly over each module's area, with a cluster from a random direction.
+a per-hit Landau-like fluctuation, in TrackML's units: about 0.15 for a normal 150 um crossing in the barrel, 0.3 in the endcaps);
+strip cells carry 1 (binary read-out), as in TrackML. Noise hits get their cells the same way
+(their positions and directions come from :mod:`trackrec.simulate.noise`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from trackrec.simulate.geometry import DetectorGeometry
+from trackrec.simulate.geometry import DISK, DetectorGeometry
 
-PIXEL_CHARGE_PER_MM = 2.0  # TrackML's pixel cell values: ~0.3 for a normal 0.15 mm crossing
+# TrackML's pixel cell values per mm of path (real sample, one-cell clusters of particle hits:
+# mean 0.15 in the barrel, 0.30 in the endcaps, for a 0.15 mm sensor)
+PIXEL_CHARGE_PER_MM_BARREL = 1.0
+PIXEL_CHARGE_PER_MM_DISK = 2.0
 STRIP_PITCH_V_MIN = 0.5  # mm: modules with a coarser v pitch are strips (binary cells)
 MAX_SEGMENT = 20.0  # mm: grazing crossings are cut to this length in the sensor plane
 CHARGE_SPREAD = 0.15  # relative spread (lognormal) of a hit's deposited charge
@@ -174,8 +177,10 @@ def make_cells(rng: np.random.Generator, geometry: DetectorGeometry, module: np.
     is_strip = geometry.pitch_v[hit_module] >= STRIP_PITCH_V_MIN
     dw = np.maximum(np.abs(local_dir[:, 2]), 1e-6)
     path = geometry.thickness[module] / dw  # 3-d path length through the sensor
+    on_disk = geometry.layer_kind[geometry.module_layer[module]] == DISK
+    per_mm = np.where(on_disk, PIXEL_CHARGE_PER_MM_DISK, PIXEL_CHARGE_PER_MM_BARREL)
     charge = (
-        PIXEL_CHARGE_PER_MM
+        per_mm
         * np.minimum(path, MAX_SEGMENT)
         * rng.lognormal(0.0, CHARGE_SPREAD, module.size)
     )
@@ -192,29 +197,3 @@ def _ensure_one_per_hit(hit: np.ndarray, keep: np.ndarray) -> np.ndarray:
         keep = keep.copy()
         keep[lonely] = True  # degenerate segments: all cells kept rather than none
     return keep
-
-
-def noise_hits(
-    rng: np.random.Generator, geometry: DetectorGeometry, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` noise hits: module (uniform over modules), local position uniform over its area,
-    and a random local direction for its cluster."""
-    module = rng.integers(0, geometry.n_modules, n)
-    hv = geometry.half_v[module]
-    lo, hi = geometry.half_u_min[module], geometry.half_u_max[module]
-    # v from the trapezoid's area density (width grows linearly with v)
-    x = rng.random(n)
-    slope = (hi - lo) / np.maximum(hi + lo, 1e-300)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(
-            np.abs(slope) < 1e-9,
-            2 * x - 1,
-            (-1 + np.sqrt((1 - slope) ** 2 + 4 * slope * x)) / slope,
-        )
-    v = np.clip(s, -1.0, 1.0) * hv
-    u = (2 * rng.random(n) - 1) * half_width(geometry, module, v)
-    cos_w = rng.uniform(0.3, 1.0, n)
-    phi = rng.uniform(-np.pi, np.pi, n)
-    sin_w = np.sqrt(1 - cos_w**2)
-    direction = np.stack([sin_w * np.cos(phi), sin_w * np.sin(phi), cos_w], axis=1)
-    return module, np.stack([u, v, np.zeros(n)], axis=1), direction

@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 
 from trackrec.errors import TrackrecError
-from trackrec.simulate import digitize, physics
+from trackrec.simulate import digitize, noise, physics
 from trackrec.simulate.geometry import DetectorGeometry, prepare_geometry
 from trackrec.simulate.propagate import MAX_CROSSINGS, PropagatedHits, propagate
 from trackrec.simulate.weights import hit_weights
 
-NOISE_FRACTION = 0.14  # of all hits, as in TrackML events (10-15 %)
 # Particles produced below 150 MeV of pT are listed but leave no hits, as in TrackML events:
 # in the real sample 96% of the prompt ones (22 of 23) and 79% of the secondaries have none.
 PT_MIN_HITS = 0.15
@@ -120,8 +119,9 @@ def _digitize(rng: np.random.Generator, geometry: DetectorGeometry, particles: p
     direction = true_mom / np.maximum(np.linalg.norm(true_mom, axis=1), 1e-300)[:, None]
     local_pos, local_dir = digitize.to_local(geometry, module, true_pos, direction)
     local_pos[:, 2] = 0.0
-    n_noise = int(rng.poisson(NOISE_FRACTION / (1.0 - NOISE_FRACTION) * n_true)) if n_true else 0
-    noise_module, noise_pos, noise_dir = digitize.noise_hits(rng, geometry, n_noise)
+    noise_share = noise.NOISE_FRACTION / (1.0 - noise.NOISE_FRACTION)
+    n_noise = int(rng.poisson(noise_share * n_true)) if n_true else 0
+    noise_module, noise_pos, noise_dir = noise.noise_hits(rng, geometry, n_noise)
     all_module = np.concatenate([module, noise_module])
     all_local = np.concatenate([local_pos, noise_pos])
     all_dir = np.concatenate([local_dir, noise_dir])
