@@ -14,7 +14,7 @@ import pandas as pd
 
 from trackrec.errors import TrackrecError
 from trackrec.simulate import digitize, noise, physics
-from trackrec.simulate.geometry import DetectorGeometry, prepare_geometry
+from trackrec.simulate.geometry import DetectorGeometry, cached_geometry
 from trackrec.simulate.propagate import MAX_CROSSINGS, PropagatedHits, propagate
 from trackrec.simulate.weights import hit_weights
 
@@ -82,10 +82,11 @@ def simulate_event(detector: pd.DataFrame | DetectorGeometry, *, event_id: int, 
                    seed: int) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Simulate one event; returns the TrackML tables ``hits``, ``cells``, ``particles``, ``truth``.
 
-    ``detector`` is a detectors.csv frame (e.g. :func:`trackrec.simulate.build_detector`) or a
-    geometry already prepared from one with :func:`prepare_geometry` (faster for many events).
+    ``detector`` is a detectors.csv frame (e.g. :func:`trackrec.simulate.build_detector`),
+    prepared once per process for each distinct content, or a geometry already prepared from
+    one with :func:`prepare_geometry`.
     """
-    geometry = detector if isinstance(detector, DetectorGeometry) else prepare_geometry(detector)
+    geometry = detector if isinstance(detector, DetectorGeometry) else cached_geometry(detector)
     try:
         pileup = float(pileup)
     except (TypeError, ValueError):
