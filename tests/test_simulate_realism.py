@@ -27,28 +27,12 @@ from scipy.stats import chisquare, ks_2samp
 from trackrec.io import load_event
 from trackrec.simulate import build_detector, physics, prepare_geometry, simulate_event
 from trackrec.simulate.event import event_rng
+from trackrec.simulate.realism import abs_eta as _abs_eta
+from trackrec.simulate.realism import hit_cell_features, ks_limit, noise_share, prompt_vertices
+from trackrec.simulate.realism import transverse_momentum as _pt
 from trackrec.simulate.weights import hit_weights
 
 SEEDS = (1, 2, 3)
-KS_99 = 1.628  # c(alpha) of the two-sample KS test at alpha = 0.01
-PROMPT_MM = 1.0  # particles produced within this distance of the beam line count as prompt
-VERTEX_MIN_PARTICLES = 5  # vertices with fewer prompt particles are mostly decays
-
-
-def ks_limit(n: int, m: int) -> float:
-    return KS_99 * np.sqrt((n + m) / (n * m))
-
-
-def _pt(particles: pd.DataFrame) -> np.ndarray:
-    return np.hypot(particles.px.to_numpy(float), particles.py.to_numpy(float))
-
-
-def _abs_eta(particles: pd.DataFrame) -> np.ndarray:
-    return np.abs(np.arcsinh(particles.pz.to_numpy(float) / _pt(particles)))
-
-
-def _noise_share(hits: pd.DataFrame, particles: pd.DataFrame) -> float:
-    return 1.0 - particles.nhits.sum() / len(hits)
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +71,9 @@ def _assert_like_real(name: str, ours: list[np.ndarray], real: list[np.ndarray])
 # --- luminous region (fast: the generator alone) -----------------------------------------
 
 
-def _prompt_vertices(particles: pd.DataFrame) -> pd.DataFrame:
-    prompt = particles[np.hypot(particles.vx, particles.vy) < PROMPT_MM]
-    counts = prompt.groupby(["vx", "vy", "vz"]).size().rename("n").reset_index()
-    return counts[counts.n >= VERTEX_MIN_PARTICLES]
-
-
 def test_luminous_region_matches_the_real_vertices(full_event_prefixes) -> None:
-    real = pd.concat([_prompt_vertices(pd.read_csv(f"{p}-particles.csv.gz")) for p in full_event_prefixes])
-    ours = pd.concat([_prompt_vertices(physics.generate_particles(event_rng(s, 1000 + s), 200)) for s in SEEDS])
+    real = pd.concat([prompt_vertices(pd.read_csv(f"{p}-particles.csv.gz")) for p in full_event_prefixes])
+    ours = pd.concat([prompt_vertices(physics.generate_particles(event_rng(s, 1000 + s), 200)) for s in SEEDS])
     assert len(real) > 200 and len(ours) > 300
     for axis in ("vx", "vy", "vz"):
         distance = ks_2samp(ours[axis], real[axis]).statistic
@@ -112,7 +90,7 @@ def test_event_counts(real_full, simulated, figure) -> None:
         hits, particles = event["hits"], event["particles"]
         return {"hits": len(hits), "particles": len(particles),
                 "particles with hits": int((particles.nhits > 0).sum()),
-                "noise share": _noise_share(hits, particles)}[figure]  # fmt: skip
+                "noise share": noise_share(hits, particles)}[figure]  # fmt: skip
 
     real = [value(e) for e in real_full]
     for event in simulated:
@@ -166,9 +144,7 @@ def test_hits_per_layer(real_full, simulated, volume) -> None:
 
 
 def _hit_table(event: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    cells = event["cells"].groupby("hit_id").agg(n_cells=("value", "size"), charge=("value", "sum"))
-    hits = event["hits"][["hit_id", "volume_id"]].merge(event["truth"][["hit_id", "particle_id"]], on="hit_id")
-    return hits.join(cells, on="hit_id").assign(noise=lambda h: h.particle_id == 0)
+    return hit_cell_features(event["hits"], event["cells"], event["truth"])
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +249,24 @@ def test_weights_follow_the_official_rules_on_the_real_sample(real_sample) -> No
     both = (real_totals > 0) & (our_totals > 0) & (real_totals.index != 0)
     scale = real_totals[both] / our_totals[both]
     np.testing.assert_allclose(scale, scale.iloc[0], rtol=1e-4)
+
+
+# --- the helpers ------------------------------------------------------------------------
+
+
+def test_ks_limit_is_the_asymptotic_99_percent_value() -> None:
+    from scipy.stats import kstwobign
+
+    # Smirnov's limiting distribution: P(sqrt(nm/(n+m)) D > c) = 0.01 at c = 1.6276
+    assert ks_limit(10_000, 10_000) == pytest.approx(kstwobign.ppf(0.99) * np.sqrt(2 / 10_000), rel=1e-3)
+
+
+def test_prompt_vertices_worked_by_hand() -> None:
+    particles = pd.DataFrame({
+        "vx": [0.01] * 5 + [0.02] * 4 + [5.0] * 6,
+        "vy": [0.0] * 15,
+        "vz": [3.0] * 5 + [-1.0] * 4 + [2.0] * 6,
+    })  # fmt: skip
+    # five prompt particles at z = 3; four at z = -1 (too few); six displaced by 5 mm
+    vertices = prompt_vertices(particles)
+    assert vertices[["vz", "n"]].values.tolist() == [[3.0, 5]]
