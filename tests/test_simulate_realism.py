@@ -169,21 +169,12 @@ def test_noise_share_per_volume(real_hits, simulated_hits) -> None:
 
 
 # Known shortfalls, each an xfail that fails (strict) once the simulator gets it right.
-_PIXEL_SHARING = ("particle clusters in the pixel endcaps are 2 cells long radially in half of "
-                  "the real hits, in a quarter of ours: charge sharing is not modelled")  # fmt: skip
-_BARREL_TAIL = ("pixel-barrel particle clusters: ours have a longer tail along z (95 % quantile "
-                "26 cells against 19)")  # fmt: skip
 KNOWN_CELL_SHORTFALLS = {
-    (7, "n_cells", "particle"): _PIXEL_SHARING,
-    (9, "n_cells", "particle"): _PIXEL_SHARING,
-    (8, "n_cells", "particle"): _BARREL_TAIL,
-    (8, "charge", "particle"): _BARREL_TAIL + "; charge grows with the length",
     (9, "charge", "particle"): "KS 0.08 against a limit of 0.063 (volume 7, the other endcap, passes)",
-    (12, "n_cells", "particle"): "strip-endcap particle clusters: ours are narrower",
+    (12, "n_cells", "particle"): "strip-endcap particle clusters: ours are narrower (1.4 strips "
+                                 "on average against 1.8)",
     (16, "n_cells", "particle"): "long-strip-endcap particle clusters: ours are narrower (2.1 "
                                  "strips on average against 3.0)",
-    (14, "n_cells", "noise"): "noise slopes are shared by endcaps 12 and 14, but real noise "
-                              "clusters are narrower in 14 (1.9 strips against 2.2)",
 }  # fmt: skip
 
 

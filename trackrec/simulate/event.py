@@ -116,10 +116,13 @@ def simulate_event(detector: pd.DataFrame | DetectorGeometry, *, event_id: int, 
 def _digitize(rng: np.random.Generator, geometry: DetectorGeometry, particles: pd.DataFrame,
               hit_particle: np.ndarray, module: np.ndarray, true_pos: np.ndarray,
               true_mom: np.ndarray) -> dict[str, pd.DataFrame]:  # fmt: skip
-    n_true = module.size
     direction = true_mom / np.maximum(np.linalg.norm(true_mom, axis=1), 1e-300)[:, None]
     local_pos, local_dir = digitize.to_local(geometry, module, true_pos, direction)
     local_pos[:, 2] = 0.0
+    seen = digitize.registers(geometry, module, local_dir)
+    hit_particle, module, true_pos, true_mom = hit_particle[seen], module[seen], true_pos[seen], true_mom[seen]
+    local_pos, local_dir = local_pos[seen], local_dir[seen]
+    n_true = module.size
     noise_share = noise.NOISE_FRACTION / (1.0 - noise.NOISE_FRACTION)
     n_noise = int(rng.poisson(noise_share * n_true)) if n_true else 0
     noise_module, noise_pos, noise_dir = noise.noise_hits(rng, geometry, n_noise)
