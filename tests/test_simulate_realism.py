@@ -217,23 +217,30 @@ def test_weights_follow_the_official_rules_on_the_real_sample(real_sample) -> No
     ours = hit_weights(truth.particle_id.to_numpy(), truth.tz.to_numpy(float),
                        truth.vz.fillna(0).to_numpy(float), _pt(truth.fillna(0)))  # fmt: skip
     theirs = truth.weight.to_numpy(float)
-    checked, zeroed = 0, 0
+    checked, short, skipped = 0, 0, []
     for pid, idx in truth.groupby("particle_id").indices.items():
         if pid == 0:
             continue
+        if idx.size < 4:
+            # the rules: particles with fewer than 4 hits weigh 0 (real sample: 50 of 468)
+            assert theirs[idx].sum() == 0 and ours[idx].sum() == 0
+            short += 1
+            continue
         if theirs[idx].sum() == 0:
-            # The official rules give every hit of a particle with >= 4 hits a positive
-            # weight; the real sample also zeroes some whole particles (all displaced and
-            # soft), which the published rules do not describe: skipped and counted.
-            zeroed += 1
+            # The real sample also zeroes 41 particles with 4 or more hits, all produced
+            # 19-200 mm from the beam line (10-90 %) with pT < 0.5 GeV; the published rules
+            # do not describe that, so they are skipped and counted.
+            skipped.append(pid)
             continue
         np.testing.assert_allclose(
             ours[idx] / ours[idx].sum(), theirs[idx] / theirs[idx].sum(), atol=1e-5
         )
         checked += 1
     n_particles = truth.particle_id[truth.particle_id != 0].nunique()
-    assert checked + zeroed == n_particles
-    assert checked > 300 and zeroed < 0.2 * n_particles, (checked, zeroed, n_particles)
+    assert checked + short + len(skipped) == n_particles
+    displaced = real_sample["particles"].set_index("particle_id").loc[skipped]
+    assert (np.hypot(displaced.vx, displaced.vy) > 1.0).all()  # never a prompt particle
+    assert checked > 300 and len(skipped) < 0.1 * n_particles, (checked, short, len(skipped))
     # across particles: each particle's total is proportional to its pT weight, as ours
     real_totals = pd.Series(theirs).groupby(truth.particle_id).sum()
     our_totals = pd.Series(ours).groupby(truth.particle_id).sum()
