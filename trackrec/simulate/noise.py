@@ -12,7 +12,9 @@ as the real noise density per layer follows the layer's area.
 Cluster shape: the cells of a straight path through the sensor thickness (the same cell model
 as particle hits) whose local slopes du/dw and dv/dw are half-normal with a random sign. Their
 means per volume are fitted to the real noise clusters' mean extents along u and v, using
-``extent - 1 = thickness * E|slope| / pitch``. In the real sample the noise clusters of the
+``extent - 1 = thickness * E|slope| / pitch`` (before the pixel drift of
+:mod:`trackrec.simulate.digitize` was added, which changes pixel noise extents by a few
+percent; the realism tests compare the result). In the real sample the noise clusters of the
 pixel endcaps are wider than particle clusters there, those of the pixel barrel are about as
 large, and those of the long-strip barrel (volume 17) are narrower.
 """
