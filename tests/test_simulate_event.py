@@ -110,6 +110,29 @@ def test_dataframe_or_geometry_give_the_same_event(geometry) -> None:
     pd.testing.assert_frame_equal(a["truth"], b["truth"])
 
 
+def test_detector_frame_is_prepared_once_per_process(monkeypatch) -> None:
+    from trackrec.simulate import geometry as geometry_module
+
+    prepared = []
+
+    def counting_prepare(detector):
+        prepared.append(len(detector))
+        return prepare_geometry(detector)
+
+    monkeypatch.setattr(geometry_module, "prepare_geometry", counting_prepare)
+    monkeypatch.setattr(geometry_module, "_PREPARED", type(geometry_module._PREPARED)())
+    detector = build_detector()
+    first = simulate_event(detector, event_id=1, pileup=1, seed=4)
+    simulate_event(detector, event_id=2, pileup=1, seed=4)
+    again = simulate_event(detector.copy(), event_id=1, pileup=1, seed=4)  # equal content
+    assert len(prepared) == 1
+    pd.testing.assert_frame_equal(first["hits"], again["hits"])
+    edited = detector.copy()
+    edited.loc[0, "cx"] += 1.0  # a changed detector is prepared afresh
+    simulate_event(edited, event_id=1, pileup=1, seed=4)
+    assert len(prepared) == 2
+
+
 def test_bad_arguments_are_one_line_errors(geometry) -> None:
     from trackrec.errors import TrackrecError
 

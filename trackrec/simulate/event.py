@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 
 from trackrec.errors import TrackrecError
-from trackrec.simulate import digitize, physics
-from trackrec.simulate.geometry import DetectorGeometry, prepare_geometry
+from trackrec.simulate import digitize, noise, physics
+from trackrec.simulate.geometry import DetectorGeometry, cached_geometry
 from trackrec.simulate.propagate import MAX_CROSSINGS, PropagatedHits, propagate
 from trackrec.simulate.weights import hit_weights
 
-NOISE_FRACTION = 0.14  # of all hits, as in TrackML events (10-15 %)
 # Particles produced below 150 MeV of pT are listed but leave no hits, as in TrackML events:
 # in the real sample 96% of the prompt ones (22 of 23) and 79% of the secondaries have none.
 PT_MIN_HITS = 0.15
@@ -83,10 +82,11 @@ def simulate_event(detector: pd.DataFrame | DetectorGeometry, *, event_id: int, 
                    seed: int) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Simulate one event; returns the TrackML tables ``hits``, ``cells``, ``particles``, ``truth``.
 
-    ``detector`` is a detectors.csv frame (e.g. :func:`trackrec.simulate.build_detector`) or a
-    geometry already prepared from one with :func:`prepare_geometry` (faster for many events).
+    ``detector`` is a detectors.csv frame (e.g. :func:`trackrec.simulate.build_detector`),
+    prepared once per process for each distinct content, or a geometry already prepared from
+    one with :func:`prepare_geometry`.
     """
-    geometry = detector if isinstance(detector, DetectorGeometry) else prepare_geometry(detector)
+    geometry = detector if isinstance(detector, DetectorGeometry) else cached_geometry(detector)
     try:
         pileup = float(pileup)
     except (TypeError, ValueError):
@@ -116,12 +116,16 @@ def simulate_event(detector: pd.DataFrame | DetectorGeometry, *, event_id: int, 
 def _digitize(rng: np.random.Generator, geometry: DetectorGeometry, particles: pd.DataFrame,
               hit_particle: np.ndarray, module: np.ndarray, true_pos: np.ndarray,
               true_mom: np.ndarray) -> dict[str, pd.DataFrame]:  # fmt: skip
-    n_true = module.size
     direction = true_mom / np.maximum(np.linalg.norm(true_mom, axis=1), 1e-300)[:, None]
     local_pos, local_dir = digitize.to_local(geometry, module, true_pos, direction)
     local_pos[:, 2] = 0.0
-    n_noise = int(rng.poisson(NOISE_FRACTION / (1.0 - NOISE_FRACTION) * n_true)) if n_true else 0
-    noise_module, noise_pos, noise_dir = digitize.noise_hits(rng, geometry, n_noise)
+    seen = digitize.registers(geometry, module, local_dir)
+    hit_particle, module, true_pos, true_mom = hit_particle[seen], module[seen], true_pos[seen], true_mom[seen]
+    local_pos, local_dir = local_pos[seen], local_dir[seen]
+    n_true = module.size
+    noise_share = noise.NOISE_FRACTION / (1.0 - noise.NOISE_FRACTION)
+    n_noise = int(rng.poisson(noise_share * n_true)) if n_true else 0
+    noise_module, noise_pos, noise_dir = noise.noise_hits(rng, geometry, n_noise)
     all_module = np.concatenate([module, noise_module])
     all_local = np.concatenate([local_pos, noise_pos])
     all_dir = np.concatenate([local_dir, noise_dir])

@@ -10,6 +10,8 @@ widened by a margin for the offsets between module planes and the nominal surfac
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +90,19 @@ def module_outline(center: np.ndarray, axes: np.ndarray, minhu: np.ndarray, maxh
     ).transpose(1, 0, 2)
 
 
+def _covered_cells(p0: np.ndarray, p1: np.ndarray, s0: np.ndarray, s1: np.ndarray,
+                   n_s: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Grid cells (phi bin * n_s + s bin) of the rectangles [p0, p1] x [s0, s1] (phi wraps
+    around), and the index of the rectangle each cell comes from."""
+    n_phi, n_s_each = p1 - p0 + 1, s1 - s0 + 1
+    sizes = n_phi * n_s_each
+    owner = np.repeat(np.arange(sizes.size), sizes)
+    local = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    phi_bin = (p0[owner] + local // n_s_each[owner]) % PHI_BINS
+    s_bin = s0[owner] + local % n_s_each[owner]
+    return phi_bin * n_s + s_bin, owner
+
+
 def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
     """Validate a detectors.csv frame and build the arrays used by the propagation."""
     missing = [c for c in REQUIRED_COLUMNS if c not in detector.columns]
@@ -163,12 +178,9 @@ def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
         s1 = np.clip(
             np.floor((s.max(axis=1) + s_margin - s_lo[layer]) / S_BIN_WIDTH), 0, n_s - 1
         ).astype(np.int64)
-        for k, module in enumerate(idx):
-            pb = np.arange(p0[k], p1[k] + 1) % PHI_BINS
-            sb = np.arange(s0[k], s1[k] + 1)
-            cells = (pb[:, None] * n_s + sb[None, :]).ravel() + cell_start[layer]
-            pair_cells.append(cells)
-            pair_modules.append(np.full(cells.size, module, np.int64))
+        cells, owner = _covered_cells(p0, p1, s0, s1, n_s)
+        pair_cells.append(cells + cell_start[layer])
+        pair_modules.append(idx[owner])
     cells = np.concatenate(pair_cells)
     modules = np.concatenate(pair_modules)
     order = np.lexsort((modules, cells))
@@ -184,3 +196,29 @@ def prepare_geometry(detector: pd.DataFrame) -> DetectorGeometry:
         grid_s_lo=s_lo, grid_s_bins=s_bins, grid_cell_start=cell_start[:-1].copy(),
         cell_offsets=offsets, cell_modules=modules,
     )  # fmt: skip
+
+
+_PREPARED: OrderedDict[bytes, DetectorGeometry] = OrderedDict()
+PREPARED_KEPT = 4  # distinct detectors kept prepared per process
+
+
+def _content_key(detector: pd.DataFrame) -> bytes:
+    digest = hashlib.sha1(repr(list(detector.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(detector, index=False).to_numpy().tobytes())
+    return digest.digest()
+
+
+def cached_geometry(detector: pd.DataFrame) -> DetectorGeometry:
+    """:func:`prepare_geometry`, done once per process for each distinct detector content.
+
+    The key is a hash of the frame's content, so an edited frame is prepared afresh.
+    """
+    key = _content_key(detector)
+    if key in _PREPARED:
+        _PREPARED.move_to_end(key)
+        return _PREPARED[key]
+    geometry = prepare_geometry(detector)
+    _PREPARED[key] = geometry
+    while len(_PREPARED) > PREPARED_KEPT:
+        _PREPARED.popitem(last=False)
+    return geometry
