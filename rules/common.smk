@@ -17,7 +17,10 @@ from trackrec.errors import TrackrecError
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
-PLAN = make_plan(config["data"])
+try:  # a config or file problem (no test events, no data folder): one line, before any job
+    PLAN = make_plan(config["data"])
+except TrackrecError as err:
+    raise SystemExit(f"trackrec: error: {err}") from None
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
 METHODS = config["tracking"]["methods"]

@@ -124,3 +124,52 @@ def test_cli_options() -> None:
     assert cli_options({"max_curvature": 0.001, "pt_thresholds": [0, 0.9], "x": None}) == (
         "--max-curvature 0.001 --pt-thresholds 0 0.9"
     )
+
+
+@pytest.mark.parametrize(
+    ("n", "split", "expected"),
+    [
+        # one event: the test split takes it, whatever the fractions
+        (1, {"train": 0.5, "val": 0.17, "test": 0.33}, (0, 0, 1)),
+        (1, {"train": 0.8, "val": 0.1, "test": 0.1}, (0, 0, 1)),
+        # two: test, then train
+        (2, {"train": 0.8, "val": 0.1, "test": 0.1}, (1, 0, 1)),
+        (3, {"train": 0.8, "val": 0.1, "test": 0.1}, (1, 1, 1)),
+        (10, {"train": 0.8, "val": 0.1, "test": 0.1}, (8, 1, 1)),
+        # 0.04 of 10 events rounds to none; the unused events give it one
+        (10, {"train": 0.8, "val": 0.0, "test": 0.04}, (8, 0, 1)),
+        # 0.01 of 20 rounds to none; the largest split gives it one
+        (20, {"train": 0.98, "val": 0.01, "test": 0.01}, (18, 1, 1)),
+        # an explicit 0 stays 0
+        (1, {"train": 1.0, "val": 0.0, "test": 0.0}, (1, 0, 0)),
+    ],
+)
+def test_positive_fraction_gets_an_event(n: int, split: dict, expected: tuple) -> None:
+    events = [event_name(1000 + i) for i in range(n)]
+    splits = split_events(events, split)
+    assert tuple(len(splits[name]) for name in ("train", "val", "test")) == expected
+    assert sorted(e for part in splits.values() for e in part) == events[: sum(expected)]
+
+
+def test_no_test_events_stops_unless_asked_for() -> None:
+    # the lists take every event: the test fraction has nothing left
+    split = {"train": [1000, 1001, 1002], "val": [1003, 1004, 1005], "test": 0.33}
+    with pytest.raises(TrackrecError, match=r"data.split: no test events \(train 3, val 3, test 0\)"):
+        make_plan(data_section(split=split))
+    with pytest.raises(TrackrecError, match="give data.split.test a fraction above 0"):
+        make_plan(data_section(split={"train": 1.0, "val": 0.0}))
+    # test: 0 or [] asks for no test events: the plan has none, and no error
+    for none in (0, 0.0, []):
+        plan = make_plan(data_section(split={"train": 1.0, "val": 0.0, "test": none}))
+        assert plan.splits["test"] == [] and len(plan.splits["train"]) == 6
+
+
+def test_single_trackml_event_is_a_test_event(tmp_path: Path, sample_dir: Path) -> None:
+    for part in ("hits", "cells", "particles", "truth"):
+        (tmp_path / f"event000000001-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    split = {"train": 0.8, "val": 0.1, "test": 0.1}  # config/trackml.yaml's
+    plan = make_plan(data_section(source="trackml", trackml_dir=str(tmp_path), split=split))
+    assert plan.splits == {"train": [], "val": [], "test": ["event000000001"]}
+    assert plan.scored_test_events == ["event000000001"]

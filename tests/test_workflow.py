@@ -77,6 +77,26 @@ def test_missing_trackml_folder_is_named(tmp_path: Path) -> None:
     assert "nowhere: data.trackml_dir is not a folder" in result.stdout + result.stderr
 
 
+def test_no_test_events_stops_before_any_job(tmp_path: Path) -> None:
+    # the lists take every event: the default test fraction (0.33) finds none left
+    data = dict(TINY_SIMULATION, split={"train": [1000, 1001], "val": [1002]})
+    result = snakemake("-n", *config_args(tmp_path, data))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "trackrec: error: data.split: no test events (train 2, val 1, test 0)" in output
+    assert "data.split.test" in output and 'File "' not in output  # no traceback
+    assert not any(tmp_path.iterdir())
+
+
+def test_explicit_test_zero_runs_without_test_events(tmp_path: Path) -> None:
+    data = dict(TINY_SIMULATION, split={"train": [1000, 1001], "val": [1002], "test": 0})
+    result = snakemake("-n", *config_args(tmp_path, data))
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert job_counts(result.stdout) == {
+        "all": 1, "ingest": 3, "simulate_detector": 1, "simulate_event": 3
+    }
+
+
 def test_test_events_without_truth_get_tracks_but_no_metrics(
     tmp_path: Path, sample_dir: Path
 ) -> None:
@@ -131,8 +151,18 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trackml_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """The README's real-data command on a folder holding one real event (default split
+    fractions of config/trackml.yaml: the one event is the test event)."""
     results = tmp_path_factory.mktemp("trackml")
-    result = snakemake("--cores", "2", *config_args(results, trackml_data(sample_dir)))
+    folder = results / "one_event"
+    folder.mkdir()
+    for part in ("hits", "cells", "particles", "truth"):
+        name = f"event000000001-{part}.csv.gz"
+        (folder / name).symlink_to(sample_dir / name)
+    data = {"trackml_dir": str(folder), "detectors": str(sample_dir / "detectors.csv.gz")}
+    result = snakemake(
+        "--cores", "2", "--configfile", "config/trackml.yaml", *config_args(results, data)
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return results
 
@@ -170,7 +200,7 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
 
 
 def test_trackml_run_is_complete(trackml_run: Path) -> None:
-    summary = _check_run_layout(trackml_run / "default", ["event000000001"], ["event000000001"])
+    summary = _check_run_layout(trackml_run / "trackml", ["event000000001"], ["event000000001"])
     assert "simulate_event" not in summary["stages"]
 
 

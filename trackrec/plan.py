@@ -19,6 +19,8 @@ from typing import Any
 from trackrec.errors import TrackrecError
 
 SPLITS = ("train", "val", "test")
+# which split a scarce event goes to first: test events give tracks, metrics and a report
+_FILL_ORDER = ("test", "train", "val")
 _EVENT_RE = re.compile(r"^event(\d{9})$")
 _HITS_RE = re.compile(r"^(event\d{9})-hits\.csv(\.gz)?$")
 
@@ -80,8 +82,9 @@ def split_events(events: list[str], split: Mapping[str, Any]) -> dict[str, list[
     """Assign events to train/val/test: explicit id lists, or fractions of ``events`` in order.
 
     Fractions are turned into counts by largest remainders, so they always add up to at most
-    the number of events; explicit lists must name known events, and no event may be in two
-    splits.
+    the number of events, and a fraction above 0 gets at least one event while there are
+    events for it (test first, then train, then val: a folder of one event is a test event);
+    explicit lists must name known events, and no event may be in two splits.
     """
     result: dict[str, list[str]] = {}
     fractions = {k: float(v) for k, v in split.items() if not isinstance(v, list)}
@@ -123,6 +126,18 @@ def _largest_remainder_counts(fractions: Mapping[str, float], n: int) -> dict[st
     by_remainder = sorted(exact, key=lambda k: (counts[k] - exact[k], SPLITS.index(k)))
     for name in by_remainder[: max(0, target - sum(counts.values()))]:
         counts[name] += 1
+    for name in _FILL_ORDER:  # a fraction above 0 that rounded to no event gets one
+        if fractions.get(name, 0) <= 0 or counts[name] > 0:
+            continue
+        if sum(counts.values()) < n:  # an event no split takes
+            counts[name] = 1
+            continue
+        plenty = [k for k in _FILL_ORDER if counts.get(k, 0) > 1]
+        later = [k for k in _FILL_ORDER[_FILL_ORDER.index(name) + 1 :] if counts.get(k, 0) > 0]
+        donor = max(plenty, key=lambda k: counts[k]) if plenty else (later[-1] if later else None)
+        if donor is not None:
+            counts[donor] -= 1
+            counts[name] = 1
     return counts
 
 
@@ -185,8 +200,21 @@ def make_plan(data: Mapping[str, Any]) -> Plan:
     else:
         splits = _split_with_eval_source(data, events, eval_source)
         source_of = {e: source for e in events} | {e: eval_source for e in splits["test"]}
+    if not splits["test"] and not _no_test_events_asked(data["split"]):
+        counts = ", ".join(f"{name} {len(splits[name])}" for name in SPLITS)
+        raise TrackrecError(
+            f"data.split: no test events ({counts}), so no tracks, metrics or report; give "
+            "data.split.test a fraction above 0 or a list of event ids (test: 0 runs without "
+            "test events)"
+        )
     has_truth = {e: _has_truth(data, e, src) for e, src in source_of.items()}
     return Plan(splits, source_of, has_truth)
+
+
+def _no_test_events_asked(split: Mapping[str, Any]) -> bool:
+    """Whether ``data.split.test`` explicitly asks for no test events (0 or an empty list)."""
+    test = split.get("test")
+    return test == [] or (not isinstance(test, list) and test is not None and float(test) == 0)
 
 
 def _split_with_eval_source(
