@@ -3,7 +3,8 @@
 Each stage family keeps its subcommands in a ``command`` module next to its code, with a
 ``register(subparsers)`` function that adds the parsers and sets ``handler`` to a function
 taking the parsed arguments. This module only assembles them and turns
-:class:`~trackrec.errors.TrackrecError` and missing files into one-line errors with exit 2.
+:class:`~trackrec.errors.TrackrecError` and every :class:`OSError` (a missing file, permission
+denied, a path under a file, a full disk) into one-line errors naming the path, with exit 2.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_line(err: OSError) -> str:
+    """``PATH: problem`` in one line for an operating-system error."""
+    problem = " ".join(str(err.strerror or err).split())
+    problem = problem[:1].lower() + problem[1:]
+    if isinstance(err, NotADirectoryError):
+        problem += " (a folder in the path is a file)"
+    if err.filename is None:
+        return problem
+    if err.filename2 is not None:
+        return f"{err.filename} -> {err.filename2}: {problem}"
+    return f"{err.filename}: {problem}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -49,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except FileNotFoundError as err:
         print(f"{prog}: error: {err.filename}: no such file", file=sys.stderr)
+        return 2
+    except OSError as err:  # permission denied, a path under a file, a full disk...
+        print(f"{prog}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

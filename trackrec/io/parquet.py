@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trackrec.errors import InputError, TrackrecError
-from trackrec.io.atomic import atomic_output, atomic_outputs
+from trackrec.io.atomic import atomic_output, atomic_outputs, naming
 from trackrec.io.schema import (
     METADATA_TABLE_KEY,
     METADATA_VERSION_KEY,
@@ -111,8 +111,11 @@ def write_tables(frames: Sequence[tuple[pd.DataFrame, str | Path, str]]) -> None
     """Write several ``(df, path, table)`` files: all of them or, on any error, none."""
     arrows = [to_arrow(df, table, path=path) for df, path, table in frames]
     with atomic_outputs([path for _, path, _ in frames]) as tmps:
-        for arrow, tmp in zip(arrows, tmps):
-            pq.write_table(arrow, tmp)
+        for arrow, tmp, (_, path, _) in zip(arrows, tmps, frames):
+            try:
+                pq.write_table(arrow, tmp)
+            except OSError as err:
+                raise naming(err, path, tmp) from err
 
 
 def table_metadata(path: str | Path) -> dict[str, str]:

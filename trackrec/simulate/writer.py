@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from trackrec.io.atomic import atomic_output, atomic_outputs
+from trackrec.io.atomic import atomic_output, atomic_outputs, naming
 
 EVENT_TABLES = ("hits", "cells", "particles", "truth")
 DECIMALS = 6  # floats are rounded to 1e-6 (mm, GeV): far below any resolution
@@ -75,8 +75,11 @@ def write_event(
         raise ValueError(f"event tables missing: {', '.join(missing)}")
     payloads = [csv_bytes(tables[name]) for name in EVENT_TABLES]
     with atomic_outputs(paths) as tmps:
-        for tmp, data in zip(tmps, payloads):
-            _write_gzip(tmp, data)
+        for tmp, data, path in zip(tmps, payloads, paths):
+            try:
+                _write_gzip(tmp, data)
+            except OSError as err:  # a full disk names no file: name this one
+                raise naming(err, path, tmp) from err
     return paths
 
 
