@@ -56,11 +56,13 @@ def test_bad_parameter_is_one_line_and_writes_nothing(
     sample_hits: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "tracks.parquet"
-    assert main(["track-dbscan", "--hits", str(sample_hits), "--out", str(out), "--eps", "0"]) == 2
+    with pytest.raises(SystemExit) as exit:
+        main(["track-dbscan", "--hits", str(sample_hits), "--out", str(out), "--eps", "0"])
+    assert exit.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert (
-        err
-        == "trackrec track-dbscan: error: eps must be > 0, min_samples >= 1, curvature_steps >= 1"
+    assert err == (
+        "trackrec track-dbscan: error: argument --eps: must be > 0, not 0 "
+        "(see trackrec track-dbscan --help)"
     )
     assert not any(tmp_path.iterdir())
 

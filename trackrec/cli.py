@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from trackrec import __version__
 from trackrec.errors import TrackrecError
+from trackrec.options import OneLineParser
 
 _COMMAND_MODULES = (
     "trackrec.simulate.command",
@@ -28,7 +29,7 @@ _COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="trackrec",
         description="Reconstruct charged-particle tracks in TrackML-format events.",
     )

@@ -28,6 +28,7 @@ from trackrec.metrics.tracking import (
     efficiency_counts,
     track_metrics,
 )
+from trackrec.options import integer, real
 
 
 def _blame(path: str | Path, check: Callable[[], None]) -> None:
@@ -95,20 +96,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``score`` and ``evaluate`` to trackrec."""
     score = subparsers.add_parser(
@@ -151,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--out", required=True, metavar="METRICS.json", help="output JSON file")
     evaluate.add_argument(
         "--pt-thresholds",
-        type=float,
+        type=real(minimum=0),
         nargs="+",
         default=list(DEFAULT_PT_THRESHOLDS),
         metavar="PT",
@@ -159,13 +146,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument(
         "--max-abs-eta",
-        type=_positive_float,
+        type=real(exclusive_minimum=0),
         default=4.0,
         help="|eta| cut for particles of interest (default: 4)",
     )
     evaluate.add_argument(
         "--min-track-hits",
-        type=_positive_int,
+        type=integer(minimum=1),
         default=3,
         help="smaller tracks are dropped (default: 3)",
     )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from trackrec.errors import InputError, TrackrecError
+from trackrec.options import integer, real
 
 MAX_EVENT_ID = 999_999_999  # nine digits in the TrackML file names
 
@@ -22,19 +23,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sim.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     sim.add_argument(
-        "--events", type=int, default=1, metavar="N", help="number of events (default 1)"
+        "--events",
+        type=integer(minimum=1),
+        default=1,
+        metavar="N",
+        help="number of events (default 1)",
     )
     sim.add_argument(
         "--pileup",
-        type=float,
+        type=real(minimum=0),
         default=200.0,
         metavar="MU",
         help="mean number of pileup interactions (default 200; 0 = hard scatter only)",
     )
-    sim.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    sim.add_argument(
+        "--seed", type=integer(minimum=0), default=0, metavar="S", help="random seed (default 0)"
+    )
     sim.add_argument(
         "--first-event-id",
-        type=int,
+        type=integer(minimum=0, maximum=MAX_EVENT_ID),
         default=1000,
         metavar="K",
         help="id of the first event (default 1000, like TrackML's train_1)",

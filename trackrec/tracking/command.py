@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for field in dataclasses.fields(DbscanParams):
         parser.add_argument(
             f"--{field.name.replace('_', '-')}",
-            type=type(getattr(defaults, field.name)),
+            type=field.metadata["type"],
             default=getattr(defaults, field.name),
             help=f"{field.metadata['help']} (default: %(default)s)",
         )

@@ -11,14 +11,17 @@ current one (but not larger than any real track can be), which stitches the scan
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from trackrec.options import Number, integer, real
 
-def _param(default: float, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+
+def _param(default: float, help: str, option: Number) -> Any:
+    return field(default=default, metadata={"help": help, "type": option})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,33 +31,43 @@ class DbscanParams:
     eps: float = _param(
         0.006,
         "DBSCAN neighbourhood radius in the scaled feature space.",
+        real(exclusive_minimum=0),
     )
     min_samples: int = _param(
         1,
         "DBSCAN core-point threshold (1: every hit belongs to some cluster).",
+        integer(minimum=1),
     )
     curvature_steps: int = _param(
         21,
         "Number of signed curvatures scanned between ``-max_curvature`` and ``+max_curvature``.",
+        integer(minimum=1),
     )
     max_curvature: float = _param(
         7.5e-4,
         "Largest ``|k| = 1/(2R)`` scanned, in 1/mm (7.5e-4 is pT of about 0.4 GeV in 2 T).",
+        real(minimum=0),
     )
     z_scale: float = _param(
         0.02,
         "Weight of the ``z/r`` feature relative to the unit-vector features.",
+        real(exclusive_minimum=0),
     )
     max_track_size: int = _param(
         20,
         "Clusters larger than this never take hits from smaller ones (no track has more hits).",
+        integer(minimum=1),
     )
 
     def validate(self) -> None:
-        if self.eps <= 0 or self.min_samples < 1 or self.curvature_steps < 1:
-            raise ValueError("eps must be > 0, min_samples >= 1, curvature_steps >= 1")
-        if self.max_curvature < 0 or self.z_scale <= 0 or self.max_track_size < 1:
-            raise ValueError("max_curvature >= 0, z_scale > 0 and max_track_size >= 1 required")
+        """ValueError naming the first parameter outside its bounds (those of the CLI)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            problem = f.metadata["type"].problem(value)
+            if problem is None and not math.isfinite(value):
+                problem = "must be finite"
+            if problem:
+                raise ValueError(f"{f.name} {problem}, not {value}")
 
 
 def scan_curvatures(params: DbscanParams) -> np.ndarray:
