@@ -1,5 +1,6 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
 import os
+import shlex
 
 from trackrec.plan import (
     cli_options,
@@ -84,7 +85,7 @@ def get_event_prefix(wildcards):
 
 def get_ingest_options(wildcards):
     detectors = get_raw_event(wildcards).get("detectors")
-    return f"--detectors {detectors}" if detectors else ""
+    return f"--detectors {shlex.quote(detectors)}" if detectors else ""
 
 
 def get_simulate_options(wildcards):

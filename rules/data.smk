@@ -9,7 +9,7 @@ rule simulate_detector:
     log:
         f"{RUN}/logs/simulate_detector.log",
     shell:
-        "trackrec simulate-detector --out {output.detectors} > {log} 2>&1"
+        "trackrec simulate-detector --out {output.detectors:q} > {log:q} 2>&1"
 
 
 rule simulate_event:
@@ -30,8 +30,8 @@ rule simulate_event:
     benchmark:
         benchmark_path("simulate_event")
     shell:
-        "trackrec simulate --out {params.outdir} --events 1 {params.options}"
-        " --detectors {input.detectors} > {log} 2>&1"
+        "trackrec simulate --out {params.outdir:q} --events 1 {params.options}"
+        " --detectors {input.detectors:q} > {log:q} 2>&1"
 
 
 rule ingest:
@@ -50,5 +50,5 @@ rule ingest:
     benchmark:
         benchmark_path("ingest")
     shell:
-        "trackrec ingest {params.prefix} --hits {output.hits} --particles {output.particles}"
-        " {params.options} > {log} 2>&1"
+        "trackrec ingest {params.prefix:q} --hits {output.hits:q} --particles {output.particles:q}"
+        " {params.options} > {log:q} 2>&1"

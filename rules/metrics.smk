@@ -17,5 +17,5 @@ rule evaluate:
     benchmark:
         f"{RUN}/benchmarks/evaluate/{{method}}/{{event}}.tsv"
     shell:
-        "trackrec evaluate --hits {input.hits} --particles {input.particles}"
-        " --tracks {input.tracks} --out {output.metrics} {params.options} > {log} 2>&1"
+        "trackrec evaluate --hits {input.hits:q} --particles {input.particles:q}"
+        " --tracks {input.tracks:q} --out {output.metrics:q} {params.options} > {log:q} 2>&1"

@@ -36,9 +36,9 @@ rule report:
     log:
         f"{RUN}/logs/report.log",
     shell:
-        "trackrec report --metrics {input.metrics} --benchmarks {input.benchmarks}"
-        " --expected-events {params.expected_events}"
-        " --summary-json {output.summary_json} --summary-csv {output.summary_csv}"
-        " --html {output.html} --plot-efficiency-pt {output.eff_pt}"
-        " --plot-efficiency-eta {output.eff_eta} --plot-stages {output.stages}"
-        " --plot-scores {output.scores} > {log} 2>&1"
+        "trackrec report --metrics {input.metrics:q} --benchmarks {input.benchmarks:q}"
+        " --expected-events {params.expected_events:q}"
+        " --summary-json {output.summary_json:q} --summary-csv {output.summary_csv:q}"
+        " --html {output.html:q} --plot-efficiency-pt {output.eff_pt:q}"
+        " --plot-efficiency-eta {output.eff_eta:q} --plot-stages {output.stages:q}"
+        " --plot-scores {output.scores:q} > {log:q} 2>&1"

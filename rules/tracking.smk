@@ -15,4 +15,4 @@ rule track_dbscan_baseline:
     benchmark:
         benchmark_path("track_dbscan_baseline")
     shell:
-        "trackrec track-dbscan --hits {input.hits} --out {output.tracks} {params.options} > {log} 2>&1"
+        "trackrec track-dbscan --hits {input.hits:q} --out {output.tracks:q} {params.options} > {log:q} 2>&1"

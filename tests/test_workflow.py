@@ -143,7 +143,8 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
 
 @pytest.fixture(scope="session")
 def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    results = tmp_path_factory.mktemp("simulated")
+    # a results folder with spaces in its name: every path in every job's command is quoted
+    results = tmp_path_factory.mktemp("simulated") / "my results"
     result = snakemake("--cores", "2", *config_args(results, TINY_SIMULATION))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return results
@@ -152,14 +153,15 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trackml_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     """The README's real-data command on a folder holding one real event (default split
-    fractions of config/trackml.yaml: the one event is the test event)."""
+    fractions of config/trackml.yaml: the one event is the test event), in a folder and with
+    a detector file whose paths have spaces."""
     results = tmp_path_factory.mktemp("trackml")
-    folder = results / "one_event"
+    folder = results / "one event"  # a data folder with a space in its name
     folder.mkdir()
-    for part in ("hits", "cells", "particles", "truth"):
-        name = f"event000000001-{part}.csv.gz"
+    for name in [f"event000000001-{p}.csv.gz" for p in ("hits", "cells", "particles", "truth")]:
         (folder / name).symlink_to(sample_dir / name)
-    data = {"trackml_dir": str(folder), "detectors": str(sample_dir / "detectors.csv.gz")}
+    (results / "my detectors.csv.gz").symlink_to(sample_dir / "detectors.csv.gz")
+    data = {"trackml_dir": str(folder), "detectors": str(results / "my detectors.csv.gz")}
     result = snakemake(
         "--cores", "2", "--configfile", "config/trackml.yaml", *config_args(results, data)
     )
@@ -299,3 +301,19 @@ def test_bad_external_method_stops_before_any_job(
     output = result.stdout + result.stderr
     assert "trackrec: error: tracking.external." in output and named in output
     assert 'File "' not in output  # no traceback
+
+
+def test_every_path_in_a_shell_command_is_quoted() -> None:
+    """{input.x:q}, {output.x:q}, {log:q}: a path with a space stays one word. Only the
+    ``options`` params are left bare: they are option strings quoted word by word."""
+    import re
+
+    from conftest import REPO_ROOT
+
+    bare = []
+    for rules in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        for placeholder in re.findall(r"\{([a-z_.]+)\}", rules.read_text()):
+            if placeholder.split(".")[0] in ("input", "output", "log", "params"):
+                if placeholder != "params.options":
+                    bare.append(f"{rules.name}: {{{placeholder}}}")
+    assert bare == []
