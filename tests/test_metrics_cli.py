@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -120,6 +121,11 @@ def test_evaluate_truth_tracks(
     text = out.read_text()
     metrics = json.loads(text)
     assert list(metrics) == sorted(metrics)
+    # what made the numbers: the installed trackrec's version and the settings, as strings
+    assert metrics.pop("trackrec_version") == importlib.metadata.version("trackrec")
+    assert json.loads(metrics.pop("trackrec_config")) == {
+        "metrics": {"pt_thresholds": [0.9, 1000.0], "max_abs_eta": 4.0, "min_track_hits": 3}
+    }
     assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
     assert metrics["trackml_score"] == pytest.approx(1.0, abs=1e-6)
     assert metrics["eff_dm_pt0.9"] == metrics["eff_perfect_pt0.9"] == 1.0

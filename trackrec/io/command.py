@@ -84,7 +84,9 @@ def ingest_event(event: str | Path, hits_out: str | Path, particles_out: str | P
         particles = build_particles_table(frames["particles"], frames["truth"], frames["hits"])
     else:
         particles = empty_particles_table()
-    write_tables([(hits, hits_out, "hits"), (particles, particles_out, "particles")])
+    # the setting the tables depend on beyond the event's own files
+    config = {"data": {"detectors": None if detectors is None else str(detectors)}}
+    write_tables([(hits, hits_out, "hits"), (particles, particles_out, "particles")], config)
     return hits, particles
 
 

@@ -9,14 +9,17 @@ another major schema version, with one line naming the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trackrec import __version__
 from trackrec.errors import InputError, TrackrecError
 from trackrec.io.atomic import atomic_output, atomic_outputs, naming
 from trackrec.io.schema import (
@@ -27,6 +30,11 @@ from trackrec.io.schema import (
     TableSchema,
     get_schema,
 )
+
+METADATA_TRACKREC_VERSION_KEY = "trackrec.version"
+"""The version of trackrec that wrote the file."""
+METADATA_CONFIG_KEY = "trackrec.config"
+"""The settings (config section) the writing command ran with, as a JSON object."""
 
 
 def _table_schema(table: str) -> TableSchema:
@@ -67,8 +75,17 @@ def _cast_column(values: pd.Series, col: Column) -> np.ndarray:
     raise ValueError(f"unsupported column type {col.type}")  # pragma: no cover
 
 
-def to_arrow(df: pd.DataFrame, table: str, *, path: str | Path | None = None) -> pa.Table:
+def to_arrow(
+    df: pd.DataFrame,
+    table: str,
+    *,
+    path: str | Path | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> pa.Table:
     """``df`` as an Arrow table with the schema's column order, types and metadata.
+
+    The metadata holds the schema version, the table name, the trackrec version that wrote it
+    and, when given, ``config``: the settings the writing command ran with, as JSON.
 
     Raises :class:`~trackrec.errors.TrackrecError` (naming ``path`` when given) on a missing
     required column, an unknown column, or a value that does not fit its column type.
@@ -93,23 +110,35 @@ def to_arrow(df: pd.DataFrame, table: str, *, path: str | Path | None = None) ->
             raise TrackrecError(f"{where}{table} column {col.name!r}: {err}") from None
         arrays.append(pa.array(values, type=col.type))
         fields.append(pa.field(col.name, col.type, nullable=False))
-    metadata = {METADATA_VERSION_KEY: SCHEMA_VERSION, METADATA_TABLE_KEY: table}
+    metadata = {
+        METADATA_VERSION_KEY: SCHEMA_VERSION,
+        METADATA_TABLE_KEY: table,
+        METADATA_TRACKREC_VERSION_KEY: __version__,
+    }
+    if config is not None:
+        metadata[METADATA_CONFIG_KEY] = json.dumps(config, sort_keys=True)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
 
 
-def write_table(df: pd.DataFrame, path: str | Path, table: str) -> None:
+def write_table(
+    df: pd.DataFrame, path: str | Path, table: str, config: Mapping[str, Any] | None = None
+) -> None:
     """Write ``df`` as the trackrec table ``table`` to ``path`` (atomically).
 
-    Columns are checked and cast as in :func:`to_arrow`; optional columns may be absent.
+    Columns are checked and cast as in :func:`to_arrow`; optional columns may be absent;
+    ``config`` (the command's settings) goes into the metadata.
     """
-    arrow = to_arrow(df, table, path=path)
+    arrow = to_arrow(df, table, path=path, config=config)
     with atomic_output(path) as tmp:
         pq.write_table(arrow, tmp)
 
 
-def write_tables(frames: Sequence[tuple[pd.DataFrame, str | Path, str]]) -> None:
+def write_tables(
+    frames: Sequence[tuple[pd.DataFrame, str | Path, str]],
+    config: Mapping[str, Any] | None = None,
+) -> None:
     """Write several ``(df, path, table)`` files: all of them or, on any error, none."""
-    arrows = [to_arrow(df, table, path=path) for df, path, table in frames]
+    arrows = [to_arrow(df, table, path=path, config=config) for df, path, table in frames]
     with atomic_outputs([path for _, path, _ in frames]) as tmps:
         for arrow, tmp, (_, path, _) in zip(arrows, tmps, frames):
             try:

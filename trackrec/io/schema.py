@@ -3,7 +3,8 @@
 Every table file carries two key-value metadata entries, ``trackrec.schema_version``
 (:data:`SCHEMA_VERSION`) and ``trackrec.table`` (the table name); readers refuse a file whose
 major version differs (:func:`trackrec.io.parquet.read_table`). A minor version bump adds
-optional columns only, so old readers keep working.
+optional columns only, so old readers keep working. Files also record ``trackrec.version``
+and ``trackrec.config`` (:func:`trackrec.io.parquet.to_arrow`).
 
 Tables defined here:
 
@@ -206,6 +207,9 @@ def schema_document() -> str:
         "Generated from `trackrec/io/schema.py` (`schema_document()`; a test checks that this"
         " file is current). Every Parquet file trackrec writes stores"
         " `trackrec.schema_version` and `trackrec.table` in its key-value metadata; readers"
-        " refuse a file of another table or another major version.\n\n"
+        " refuse a file of another table or another major version. It also stores"
+        " `trackrec.version`, the version of trackrec that wrote it, and, for the files of"
+        " the workflow's commands, `trackrec.config`: the settings the command ran with"
+        " (its config section), as a JSON object.\n\n"
         f"{schema_markdown()}\n"
     )

@@ -74,5 +74,7 @@ def run_import_tracks(args: argparse.Namespace) -> int:
         check_submission(hits, tracks, truth_name=f"hits table {args.hits}")
     except TrackrecError as err:
         raise InputError(args.submission, str(err)) from None
-    write_table(tracks, args.out, "tracks")
+    write_table(
+        tracks, args.out, "tracks", config={"submission": str(args.submission), "event": args.event}
+    )
     return 0

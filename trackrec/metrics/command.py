@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from trackrec import __version__
 from trackrec.errors import InputError, TrackrecError
 from trackrec.io.submission_command import add_event_option
 from trackrec.metrics.score import (
@@ -41,12 +42,22 @@ def _blame(path: str | Path, check: Callable[[], None]) -> None:
         raise InputError(path, str(err)) from None
 
 
-def metrics_json(metrics: Mapping[str, float]) -> str:
-    """Flat JSON with sorted keys; NaN and infinities become ``null`` (JSON has neither)."""
-    clean = {}
+def metrics_json(
+    metrics: Mapping[str, float], config: Mapping[str, object] | None = None
+) -> str:
+    """Flat JSON with sorted keys; NaN and infinities become ``null`` (JSON has neither).
+
+    With ``config`` (the settings used), two string keys say what made the numbers:
+    ``trackrec_version`` and ``trackrec_config`` (the settings as a JSON string, so that a
+    reader of the numeric keys can skip every string value).
+    """
+    clean: dict[str, object] = {}
     for key, value in metrics.items():
         number = float(value)
         clean[key] = number if math.isfinite(number) else None
+    if config is not None:
+        clean["trackrec_version"] = __version__
+        clean["trackrec_config"] = json.dumps(config, sort_keys=True)
     return json.dumps(clean, sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
@@ -90,7 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     options = {"max_abs_eta": args.max_abs_eta, "min_track_hits": args.min_track_hits}
     metrics = track_metrics(hits, particles, tracks, pt_thresholds=args.pt_thresholds, **options)
     metrics.update(efficiency_counts(hits, particles, tracks, **options))
-    text = metrics_json(metrics)
+    text = metrics_json(metrics, config={"metrics": {"pt_thresholds": args.pt_thresholds, **options}})
     with atomic_output(args.out) as tmp:
         tmp.write_text(text)
     return 0

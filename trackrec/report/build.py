@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trackrec import __version__
 from trackrec.io.atomic import atomic_output
 from trackrec.report import plots
 from trackrec.report.html import render_report
@@ -17,6 +18,7 @@ from trackrec.report.summary import (
     benchmark_stage,
     efficiency_curves,
     failed_events,
+    metrics_versions,
     read_benchmark_file,
     read_metrics_file,
     summarise_methods,
@@ -90,6 +92,8 @@ def build_summary(
             method: rows.drop(columns="method").to_dict(orient="records")
             for method, rows in curves.groupby("method", sort=True)
         },
+        "trackrec_version": __version__,
+        "metrics_versions": metrics_versions(metrics),
     }
     return summary, curves
 

@@ -76,6 +76,20 @@ def _stages_table(stages: Mapping[str, Mapping[str, float]]) -> str:
     )
 
 
+def _versions(summary: Mapping[str, object]) -> str:
+    """Which trackrec made this page and its metrics; a warning when versions are mixed."""
+    version = str(summary.get("trackrec_version", "unknown"))
+    made = summary.get("metrics_versions") or {}
+    listed = ", ".join(f"{html.escape(v)} ({n} files)" for v, n in made.items())  # type: ignore[union-attr]
+    line = f"<p>trackrec {html.escape(version)}; metrics made by trackrec {listed}.</p>"
+    if set(made) - {version}:  # type: ignore[arg-type]
+        line += (
+            '<p class="fail">Warning: metrics of another trackrec version are mixed in; '
+            "rerun the stages that made them to compare like with like.</p>"
+        )
+    return line
+
+
 def render_report(
     summary: Mapping[str, object], plots: Mapping[str, str | Path], title: str
 ) -> str:
@@ -97,6 +111,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
+{_versions(summary)}
 <h2>Tracking performance (test events)</h2>
 <p>Mean ± standard deviation over events; particles of interest are reconstructable
 (≥3 hits on distinct layers), |η| &lt; 4 and pT above the threshold in the key.</p>

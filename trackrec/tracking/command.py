@@ -52,4 +52,5 @@ def run_dbscan(args: argparse.Namespace) -> None:
         pd.DataFrame({"hit_id": hits["hit_id"].to_numpy(), "track_id": track_ids}),
         args.out,
         "tracks",
+        config={"tracking": {"dbscan_baseline": dataclasses.asdict(params)}},
     )
