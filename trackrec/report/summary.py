@@ -14,11 +14,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trackrec.errors import InputError
+from trackrec.errors import InputError, TrackrecError
 from trackrec.metrics.tracking import parse_count_key
 
 
@@ -44,6 +45,21 @@ def read_metrics_file(path: str | Path) -> EventMetrics:
         k: (math.nan if v is None else float(v)) for k, v in raw.items() if not isinstance(v, str)
     }
     return EventMetrics(method=path.parent.name, event=path.stem, values=values)
+
+
+def read_plan_file(path: str | Path) -> dict[str, Any]:
+    """A run's plan file (``trackrec plan``), checked; problems name the file."""
+    from trackrec.plan import check_plan_file_content
+
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"not valid JSON ({err.msg}, line {err.lineno})") from None
+    try:
+        return check_plan_file_content(content)
+    except TrackrecError as err:
+        raise InputError(path, str(err)) from None
 
 
 def benchmark_stage(path: str | Path) -> str:
