@@ -1,4 +1,5 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
+import json
 import os
 import shlex
 
@@ -141,9 +142,21 @@ def get_benchmark_files(wildcards):
     return files
 
 
+def get_plan_config(wildcards):
+    """The config sections that decide a run's plan, as JSON for ``trackrec plan``."""
+    sections = {
+        "run": config["run"],
+        "data": config["data"],
+        "metrics": config["metrics"],
+        "methods": METHODS + list(EXTERNAL),
+    }
+    return json.dumps(sections, sort_keys=True)
+
+
 def get_final_outputs(wildcards):
     """Hit tables of every event, tracks of every test event, and the report of the scored ones."""
-    outputs = expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
+    outputs = [f"{RUN}/plan.json"]
+    outputs += expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
     outputs += expand(f"{RUN}/tracks/{{method}}/{{event}}.parquet", method=METHODS, event=TEST_EVENTS)
     outputs += [f"{RUN}/tracks/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
     if SCORED_EVENTS:

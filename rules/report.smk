@@ -1,8 +1,22 @@
-# The aggregate report of a run: summary.json/csv, report.html and its plots.
+# The run's plan file and the aggregate report: summary.json/csv, report.html and its plots.
+
+
+rule plan_file:
+    output:
+        plan=f"{RUN}/plan.json",
+    params:
+        config=get_plan_config,
+    conda:
+        "../envs/trackrec.yaml"
+    log:
+        f"{RUN}/logs/plan_file.log",
+    shell:
+        "trackrec plan --config-json {params.config:q} --out {output.plan:q} > {log:q} 2>&1"
 
 
 rule report:
     input:
+        plan=f"{RUN}/plan.json",
         metrics=get_metrics_files,
         benchmarks=get_benchmark_files,
     output:
@@ -29,15 +43,13 @@ rule report:
             caption="../workflow/report/scores.rst",
             category="Tracking performance",
         ),
-    params:
-        expected_events=SCORED_EVENTS,
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
         "trackrec report --metrics {input.metrics:q} --benchmarks {input.benchmarks:q}"
-        " --expected-events {params.expected_events:q}"
+        " --plan {input.plan:q}"
         " --summary-json {output.summary_json:q} --summary-csv {output.summary_csv:q}"
         " --html {output.html:q} --plot-efficiency-pt {output.eff_pt:q}"
         " --plot-efficiency-eta {output.eff_eta:q} --plot-stages {output.stages:q}"

@@ -92,19 +92,19 @@ def test_micro_event_metrics_by_hand() -> None:
     assert m["trackml_score"] == pytest.approx(1.3 / 1.4)
     assert (m["n_tracks"], m["n_hits"], m["n_noise_hits"]) == (5, 22, 4)  # T6 dropped
 
-    # Particles of interest (reconstructable, |eta| < 4, pt > t): p1, p2, p3 at 0 and 0.5;
+    # Particles of interest (reconstructable, |eta| < 4, pt >= t): p1, p2, p3 at 0 and 0.5;
     # p1, p2 at 0.9; p1 at 1.5. DM matched: p1 (T1), p2 (T2), p3 (T4); perfect: p1, p3.
     expected = {
-        #        n  perfect  dm   lhc    fake
-        "0": (3, 2 / 3, 1.0, 3 / 4, 1 / 4),
-        "0.5": (3, 2 / 3, 1.0, 3 / 4, 1 / 4),
-        "0.9": (2, 1 / 2, 1.0, 2 / 3, 1 / 3),
-        "1.5": (1, 1.0, 1.0, 1 / 2, 1 / 2),
+        #        n  perfect  dm   lhc  fake
+        "0": (3, 2 / 3, 1.0, 1.0, 0.0),
+        "0.5": (3, 2 / 3, 1.0, 1.0, 0.0),
+        "0.9": (2, 1 / 2, 1.0, 1.0, 0.0),
+        "1.5": (1, 1.0, 1.0, 1.0, 0.0),
     }
-    # LHC: T1, T2, T4, T5 are >= 75% one particle, T3 is not; T5 (p4) is left out at every t,
-    # so at t=0: (T1, T2, T4) / (T1, T2, T4 + T3) = 3/4; at 0.9: (T1, T2) / 3; at 1.5: T1 / 2.
-    # Fake: T3 is the one unmatched track; over (matched tracks of interest + T3):
-    # 1/(3+1) at 0 and 0.5, 1/(2+1) at 0.9, 1/(1+1) at 1.5.
+    # Selected tracks (majority particle of interest, not noise-majority): T1, T2, T4 at 0 and
+    # 0.5, T1 and T2 at 0.9, T1 at 1.5. T3 (2 noise hits, 2 of p2) is noise-majority and T5's
+    # p4 is never of interest: neither is a fake or a good track at any threshold. All
+    # selected tracks are DM matched and > 75% pure (T2: 4 of 5 hits).
     for t, (n, perfect, dm, lhc, fake) in expected.items():
         assert m[f"n_particles_pt{t}"] == n
         assert m[f"eff_perfect_pt{t}"] == pytest.approx(perfect)
@@ -112,7 +112,9 @@ def test_micro_event_metrics_by_hand() -> None:
         assert m[f"eff_lhc_pt{t}"] == pytest.approx(lhc)
         assert m[f"fake_rate_pt{t}"] == pytest.approx(fake)
         assert m[f"duplicate_rate_pt{t}"] == 0.0
-    assert len(m) == 4 + 6 * 4
+    # Without threshold T3 is the one track of five not DM matched.
+    assert m["fake_rate_all"] == pytest.approx(1 / 5)
+    assert len(m) == 5 + 7 * 4
 
 
 def test_a_particle_split_in_two_clean_tracks_is_a_duplicate() -> None:
@@ -142,11 +144,13 @@ def test_min_track_hits_and_thresholds_change_the_selection() -> None:
     assert m["n_tracks"] == 3
     assert m["eff_dm_pt0"] == pytest.approx(2 / 3)  # p1, p2 of p1, p2, p3
     assert m["eff_perfect_pt0"] == pytest.approx(1 / 3)  # p1
-    # No particle above 10 GeV: efficiencies undefined, not zero; T3 alone is in the
-    # fake-rate and LHC denominators.
+    # No particle above 10 GeV: efficiencies undefined, not zero, and no track is selected,
+    # so the fake rate and LHC efficiency are undefined too.
     assert math.isnan(m["eff_dm_pt10"]) and math.isnan(m["eff_perfect_pt10"])
     assert m["n_particles_pt10"] == 0
-    assert m["fake_rate_pt10"] == 1.0 and m["eff_lhc_pt10"] == 0.0
+    assert math.isnan(m["fake_rate_pt10"]) and math.isnan(m["eff_lhc_pt10"])
+    # T3 is the one unmatched track of T1, T2, T3.
+    assert m["fake_rate_all"] == pytest.approx(1 / 3)
     assert math.isnan(m["duplicate_rate_pt10"])
 
 
@@ -187,9 +191,16 @@ def test_efficiency_counts_by_hand() -> None:
         "count_pt_2_3_particles": 1, "count_pt_2_3_dm": 1, "count_pt_2_3_perfect": 1,
         "count_eta_0.5_1_particles": 1, "count_eta_0.5_1_dm": 1, "count_eta_0.5_1_perfect": 1,
         "count_eta_-1_-0.5_particles": 1, "count_eta_-1_-0.5_dm": 1,
+    } | {
+        # Tracks by their majority particle's bin: T4 (p3), T2 (p2), T1 (p1) in the pT bins,
+        # T1 and T2 in the eta bins; T3 is noise-majority and T5's p4 is outside |eta| < 4.
+        # Each is one majority-matched track of one particle, and none is a fake.
+        f"count_{bin_}_{kind}": 1
+        for bin_ in ("pt_0.5_0.7", "pt_0.9_1.2", "pt_2_3", "eta_0.5_1", "eta_-1_-0.5")
+        for kind in ("tracks", "majority_tracks", "majority_particles")
     }  # fmt: skip
-    # 11 pT bins and 16 eta bins, three kinds each.
-    assert len(counts) == 3 * (11 + 16)
+    # 11 pT bins and 16 eta bins, seven kinds each.
+    assert len(counts) == 7 * (11 + 16)
     assert "count_pt_10_inf_particles" in counts and "count_eta_-4_-3.5_dm" in counts
 
 
@@ -216,44 +227,47 @@ def reference_metrics(
     interest = {
         row.particle_id
         for row in particles.itertuples()
-        if row.reconstructable and abs(row.eta) < 4.0 and row.pt > t
+        if row.reconstructable and abs(row.eta) < 4.0 and row.pt >= t
     }
-    dm_found, perfect_found, dm_tracks_of_interest, majority_of_interest = set(), set(), [], []
-    n_unmatched = lhc_good = lhc_unmatched = 0
+    dm_found, perfect_found, majority_of_interest = set(), set(), []
+    n_selected = n_selected_fake = n_selected_lhc = n_tracks = n_unmatched = 0
     for hs in groups.values():
         if len(hs) < min_hits:
             continue
-        counts = Counter(particle_of[h] for h in hs if particle_of[h] != 0)
+        n_tracks += 1
+        all_counts = Counter(particle_of[h] for h in hs)
+        counts = Counter({p: c for p, c in all_counts.items() if p != 0})
         best = min(counts, key=lambda p: (-counts[p], p)) if counts else None
         n = counts[best] if counts else 0
+        dm = best is not None and 2 * n > len(hs) and 2 * n > n_hits_of[best]
+        # selected: the literature's majority "particle" (noise 0 wins ties) is of interest
+        selected = best in interest and all_counts[0] < n
         if best is not None and 2 * n > len(hs) and best in interest:
             majority_of_interest.append(best)
-        if best is not None and 2 * n > len(hs) and 2 * n > n_hits_of[best]:
+        if dm:
             dm_found.add(best)
-            if best in interest:
-                dm_tracks_of_interest.append(best)
         else:
             n_unmatched += 1
         if best is not None and n == len(hs) == n_hits_of[best]:
             perfect_found.add(best)
-        if best is not None and 4 * n >= 3 * len(hs):
-            lhc_good += best in interest
-        else:
-            lhc_unmatched += 1
+        if selected:
+            n_selected += 1
+            n_selected_fake += not dm
+            n_selected_lhc += 4 * n > 3 * len(hs)
 
     def ratio(a: float, b: float) -> float:
         return a / b if b else math.nan
 
-    n_matched = len(dm_tracks_of_interest)
     return {
         "eff_dm": ratio(len(dm_found & interest), len(interest)),
         "eff_perfect": ratio(len(perfect_found & interest), len(interest)),
-        "eff_lhc": ratio(lhc_good, lhc_good + lhc_unmatched),
-        "fake_rate": ratio(n_unmatched, n_unmatched + n_matched),
+        "eff_lhc": ratio(n_selected_lhc, n_selected),
+        "fake_rate": ratio(n_selected_fake, n_selected),
         "duplicate_rate": ratio(
             len(majority_of_interest) - len(set(majority_of_interest)), len(majority_of_interest)
         ),
         "n_particles": float(len(interest)),
+        "fake_rate_all": ratio(n_unmatched, n_tracks),
     }
 
 
@@ -297,10 +311,31 @@ def random_events(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
 @given(random_events(), st.integers(1, 4))
 def test_matches_reference_definitions(event: tuple, min_hits: int) -> None:
     hits, particles, tracks = event
-    metrics = track_metrics(hits, particles, tracks, min_track_hits=min_hits)
-    for t in (0.0, 0.5, 0.9, 1.5):
-        for name, value in reference_metrics(hits, particles, tracks, t, min_hits).items():
+    metrics = track_metrics(
+        hits, particles, tracks, min_track_hits=min_hits, pt_thresholds=(0.0, 0.5, 0.7, 0.9, 1.5)
+    )
+    for t in (0.0, 0.5, 0.7, 0.9, 1.5):  # 0.7: particles exactly at the threshold
+        reference = reference_metrics(hits, particles, tracks, t, min_hits)
+        assert metrics["fake_rate_all"] == pytest.approx(
+            reference.pop("fake_rate_all"), nan_ok=True
+        )
+        for name, value in reference.items():
             assert metrics[f"{name}_pt{t:g}"] == pytest.approx(value, nan_ok=True), (name, t)
+    # The pT bins cover [0, inf): their track counts add up to the threshold-0 rates.
+    counts = efficiency_counts(hits, particles, tracks, min_track_hits=min_hits)
+    total = Counter()
+    for key, value in counts.items():
+        variable, _, _, kind = parse_count_key(key)
+        total[kind] += value if variable == "pt" else 0
+    reference = reference_metrics(hits, particles, tracks, 0.0, min_hits)
+    fake = total["fake_tracks"] / total["tracks"] if total["tracks"] else math.nan
+    duplicate = (
+        1 - total["majority_particles"] / total["majority_tracks"]
+        if total["majority_tracks"]
+        else math.nan
+    )
+    assert fake == pytest.approx(reference["fake_rate"], nan_ok=True)
+    assert duplicate == pytest.approx(reference["duplicate_rate"], nan_ok=True)
 
 
 def test_invariant_under_relabelling_and_order() -> None:
@@ -333,19 +368,16 @@ def test_real_sample_truth_tracks_are_perfect(sample_prefix: Path) -> None:
         )
         assert m[f"fake_rate_pt{t}"] == 0.0 and m[f"duplicate_rate_pt{t}"] == 0.0
     counts = efficiency_counts(hits, particles, tracks)
-    for variable in ("pt", "eta"):
-        keys = [k for k in counts if k.startswith(f"count_{variable}_")]
-        for kind in ("dm", "perfect"):
-            assert all(
-                counts[k.replace("_particles", f"_{kind}")] == counts[k]
-                for k in keys
-                if k.endswith("_particles")
-            )
+    by_bin: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for key, value in counts.items():
+        variable, lo, hi, kind = parse_count_key(key)
+        by_bin[variable, lo, hi][kind] = value
+    # Truth tracks: every particle in a bin is found, perfectly, by one track, never a fake.
+    for c in by_bin.values():
+        assert c["particles"] == c["dm"] == c["perfect"] == c["tracks"] == c["majority_tracks"]
+        assert c["majority_particles"] == c["particles"] and c["fake_tracks"] == 0
     in_eta = particles["reconstructable"] & (particles["eta"].abs() < 4)
-    assert (
-        sum(v for k, v in counts.items() if k.startswith("count_pt_") and k.endswith("_particles"))
-        == in_eta.sum()
-    )
+    assert sum(c["particles"] for (v, _, _), c in by_bin.items() if v == "pt") == in_eta.sum()
 
 
 def test_real_sample_singletons_find_nothing(sample_prefix: Path) -> None:

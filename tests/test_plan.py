@@ -173,3 +173,43 @@ def test_single_trackml_event_is_a_test_event(tmp_path: Path, sample_dir: Path) 
     plan = make_plan(data_section(source="trackml", trackml_dir=str(tmp_path), split=split))
     assert plan.splits == {"train": [], "val": [], "test": ["event000000001"]}
     assert plan.scored_test_events == ["event000000001"]
+
+def test_plan_command_writes_the_plan_file(tmp_path: Path, sample_dir: Path) -> None:
+    import json
+
+    from trackrec import __version__
+    from trackrec.cli import main
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for part in ("hits", "cells"):  # a test event without truth: tracked, not scored
+        (folder / f"event000000002-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    for part in ("hits", "cells", "particles", "truth"):
+        (folder / f"event000000001-{part}.csv.gz").symlink_to(
+            sample_dir / f"event000000001-{part}.csv.gz"
+        )
+    data = data_section(source="trackml", trackml_dir=str(folder), split={"test": 1.0})
+    metrics = {"pt_thresholds": [0.0, 1.0], "max_abs_eta": 2.5, "min_track_hits": 3}
+    config = {"run": "r1", "data": data, "metrics": metrics, "methods": ["dbscan_baseline", "x"]}
+    out = tmp_path / "run" / "plan.json"
+    assert main(["plan", "--config-json", json.dumps(config), "--out", str(out)]) == 0
+    plan = json.loads(out.read_text())
+    assert plan["splits"] == {"train": [], "val": [], "test": ["event000000001", "event000000002"]}
+    assert plan["scored_test_events"] == ["event000000001"]
+    assert plan["methods"] == ["dbscan_baseline", "x"]
+    assert plan["config"] == {"data": data, "metrics": metrics}
+    assert plan["trackrec_version"] == __version__ and plan["run"] == "r1"
+
+
+def test_plan_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from trackrec.cli import main
+
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--config-json", "{not json", "--out", str(out)]) == 2
+    assert main(["plan", "--config-json", '{"run": "r"}', "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("trackrec plan: error: --config-json: not valid JSON")
+    assert err[1] == "trackrec plan: error: --config-json: missing data, metrics, methods"
+    assert not out.exists()

@@ -128,6 +128,54 @@ def test_bad_metrics_file_is_one_line_error(
     assert not (run_dir / "report" / "summary.json").exists()
 
 
+def write_plan(root: Path, events: list[str], methods: list[str], **metrics: object) -> Path:
+    """A plan file as `trackrec plan` writes it, for the keys the report reads."""
+    path = root / "plan.json"
+    config = {"data": {"source": "simulate"}, "metrics": metrics}
+    plan = {
+        "trackrec_version": "0",
+        "run": root.name,
+        "splits": {"train": [], "val": [], "test": events},
+        "source_of": dict.fromkeys(events, "simulate"),
+        "scored_test_events": events,
+        "methods": methods,
+        "config": config,
+    }
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def test_results_dir_lists_events_missing_from_the_plan(run_dir: Path) -> None:
+    # The plan expects three events of two methods; dbscan has metrics for two, gnn for none.
+    events = ["event000000001", "event000000002", "event000000003"]
+    write_plan(run_dir, events, ["dbscan", "gnn"])
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    missing = [(f["method"], f["event"]) for f in summary["failed_events"]]
+    assert missing == [("dbscan", "event000000003")] + [("gnn", e) for e in events]
+    assert all(f["reason"] == "no metrics file" for f in summary["failed_events"])
+    assert summary["events"] == events
+    html = (run_dir / "report" / "report.html").read_text()
+    assert "event000000003" in html
+
+
+def test_without_a_plan_nothing_can_be_missing(run_dir: Path) -> None:
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    assert summary["failed_events"] == []
+
+
+def test_bad_plan_file_is_one_line_error(run_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    (run_dir / "plan.json").write_text('{"run": "x"}')
+    assert main(["report", "--results-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "plan.json: not a trackrec plan file: no splits, source_of, "
+        "scored_test_events, methods, config"
+    )
+    assert not (run_dir / "report").exists()
+
+
 def test_benchmark_stage_from_path() -> None:
     assert benchmark_stage("r/run/benchmarks/evaluate/dbscan/event000000001.tsv") == "evaluate"
     assert benchmark_stage("r/run/benchmarks/ingest/event000000001.tsv") == "ingest"

@@ -47,6 +47,7 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "all": 1,
         "evaluate": 2,
         "ingest": 6,
+        "plan_file": 1,
         "report": 1,
         "simulate_detector": 1,
         "simulate_event": 6,
@@ -113,7 +114,12 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     }
     result = snakemake("-n", *config_args(tmp_path / "results", data))
     assert result.returncode == 0, result.stdout[-2000:]
-    assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
+    assert job_counts(result.stdout) == {
+        "all": 1,
+        "ingest": 1,
+        "plan_file": 1,
+        "track_dbscan_baseline": 1,
+    }
 
 
 def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_dir: Path) -> None:
@@ -132,6 +138,7 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "all": 1,
         "evaluate": 1,
         "ingest": 5,
+        "plan_file": 1,
         "report": 1,
         "simulate_detector": 1,
         "simulate_event": 4,
@@ -179,6 +186,10 @@ def _check_run_layout(run: Path, events: list[str], truth_events: list[str]) -> 
         metrics = json.loads((run / "metrics" / "dbscan_baseline" / f"{event}.json").read_text())
         assert 0 < metrics["trackml_score"] <= 1
         assert {"eff_dm_pt0.9", "eff_perfect_pt0.9", "fake_rate_pt0.9", "n_tracks"} <= set(metrics)
+    plan = json.loads((run / "plan.json").read_text())
+    assert plan["scored_test_events"] == truth_events and set(plan["splits"]["test"]) >= set(
+        truth_events
+    )
     summary = json.loads((run / "report" / "summary.json").read_text())
     score = summary["methods"]["dbscan_baseline"]["trackml_score"]
     assert score["n"] == len(truth_events) and 0 < score["mean"] <= 1
@@ -256,6 +267,8 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     args = config_args(results, TINY_SIMULATION, tracking={"external": external})
     dry = snakemake("-n", *args)
     assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    # (the copy has no Snakemake record of the plan file's params, so it is not rewritten;
+    # the report adds the methods that have metrics to the plan's)
     assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
     result = snakemake("--cores", "2", *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -293,13 +306,18 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     ("external", "named"),
     [
         ({"dbscan_baseline": "x_{event}.csv"}, "dbscan_baseline is a built-in method"),
-        ({"mine": "/nowhere/x_{event}.csv"}, "tracking.external.mine: no tracks for any test event"),
+        (
+            {"mine": "/nowhere/x_{event}.csv"},
+            "tracking.external.mine: no tracks for any test event",
+        ),
     ],
 )
 def test_bad_external_method_stops_before_any_job(
     tmp_path: Path, external: dict, named: str
 ) -> None:
-    result = snakemake("-n", *config_args(tmp_path, TINY_SIMULATION, tracking={"external": external}))
+    result = snakemake(
+        "-n", *config_args(tmp_path, TINY_SIMULATION, tracking={"external": external})
+    )
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "trackrec: error: tracking.external." in output and named in output

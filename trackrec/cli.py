@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "trackrec.tracking.command",
     "trackrec.metrics.command",
     "trackrec.report.command",
+    "trackrec.plan_command",
 )
 
 

@@ -324,3 +324,57 @@ def external_events(name: str, pattern: str, events: Sequence[str]) -> list[str]
     if events and not found:
         raise TrackrecError(f"{where}: no tracks for any test event (looked for {looked})")
     return found
+
+
+# ---------------------------------------------------------------------------------------
+# The plan file: <results>/<run>/plan.json, what a run is expected to produce
+
+PLAN_FILE_KEYS = ("run", "splits", "source_of", "scored_test_events", "methods", "config")
+
+
+def plan_file_content(
+    *,
+    run: str,
+    data: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    methods: Sequence[str],
+    version: str,
+) -> dict[str, Any]:
+    """The plan file of a run: its events, their split and source, the scored test events
+    every method should have metrics for, and the config sections that decide them.
+
+    ``methods`` are the run's built-in and external method names. The report reads
+    ``scored_test_events`` x ``methods`` as the expected metrics files (a missing one is a
+    failed event) and ``config.metrics`` for its thresholds and labels.
+    """
+    plan = make_plan(data)
+    return {
+        "trackrec_version": version,
+        "run": run,
+        "splits": plan.splits,
+        "source_of": plan.source_of,
+        "scored_test_events": plan.scored_test_events,
+        "methods": list(methods),
+        "config": {"data": dict(data), "metrics": dict(metrics)},
+    }
+
+
+def check_plan_file_content(content: object) -> dict[str, Any]:
+    """``content`` (a parsed plan file) if it has the plan file's keys and types; else raise
+    :class:`TrackrecError` naming the first problem."""
+    if not isinstance(content, dict):
+        raise TrackrecError("expected a JSON object (a trackrec plan file)")
+    missing = [key for key in PLAN_FILE_KEYS if key not in content]
+    if missing:
+        raise TrackrecError(f"not a trackrec plan file: no {', '.join(missing)}")
+    events = content["scored_test_events"]
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise TrackrecError("scored_test_events must be a list of event names")
+    for event in events:
+        event_name(event)  # raises for a malformed name
+    methods = content["methods"]
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        raise TrackrecError("methods must be a list of method names")
+    if not isinstance(content["config"], dict):
+        raise TrackrecError("config must be an object")
+    return content

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -68,16 +69,26 @@ def build_summary(
     metrics_files: Sequence[str | Path],
     benchmark_files: Sequence[str | Path],
     expected_events: Sequence[str] | None = None,
+    plan: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
-    """The summary dict of ``summary.json`` and the efficiency curves behind the plots."""
+    """The summary dict of ``summary.json`` and the efficiency curves behind the plots.
+
+    The expected (method, event) pairs, whose missing metrics are failed events, come from
+    ``plan`` (a run's plan file: every method x its scored test events), else from
+    ``expected_events`` x the methods with metrics, else from the metrics files themselves
+    (then nothing can be found missing).
+    """
     metrics = [read_metrics_file(p) for p in metrics_files]
     benchmarks: dict[str, list[dict[str, float]]] = {}
     for path in benchmark_files:
         benchmarks.setdefault(benchmark_stage(path), []).append(read_benchmark_file(path))
-    methods = sorted({m.method for m in metrics})
-    expected = (
-        expected_events if expected_events is not None else sorted({m.event for m in metrics})
-    )
+    methods = sorted({m.method for m in metrics} | set(plan["methods"] if plan else ()))
+    if plan is not None:
+        expected = list(plan["scored_test_events"])
+    elif expected_events is not None:
+        expected = list(expected_events)
+    else:
+        expected = sorted({m.event for m in metrics})
     curves = efficiency_curves(metrics)
     summary: dict[str, object] = {
         "methods": summarise_methods(metrics),

@@ -21,7 +21,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metrics", nargs="*", default=[], help="metrics JSON files")
     parser.add_argument("--benchmarks", nargs="*", default=[], help="Snakemake benchmark TSV files")
     parser.add_argument(
-        "--expected-events", nargs="*", help="events that should have metrics (others: failed)"
+        "--plan",
+        metavar="PLAN.json",
+        help="the run's plan file (written by the workflow, `trackrec plan`): the methods and "
+        "test events that should have metrics, and the metrics config (default with "
+        "--results-dir: its plan.json, if there)",
+    )
+    parser.add_argument(
+        "--expected-events",
+        nargs="*",
+        help="events that should have metrics, when there is no plan file (others: failed)",
     )
     parser.add_argument("--title", default=None, help="report title (default: from the run folder)")
     for name, meaning in (
@@ -40,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_report(args: argparse.Namespace) -> None:
     from trackrec.errors import TrackrecError
     from trackrec.report.build import ReportOutputs, build_summary, find_run_files, write_report
+    from trackrec.report.summary import read_plan_file
 
     metrics, benchmarks = list(args.metrics), list(args.benchmarks)
     if args.results_dir:
@@ -63,7 +73,11 @@ def run_report(args: argparse.Namespace) -> None:
         stages=Path(args.plot_stages or defaults.stages),
         scores=Path(args.plot_scores or defaults.scores),
     )
-    summary, curves = build_summary(metrics, benchmarks, args.expected_events)
+    plan_path = args.plan
+    if plan_path is None and args.results_dir and (Path(args.results_dir) / "plan.json").exists():
+        plan_path = Path(args.results_dir) / "plan.json"
+    plan = read_plan_file(plan_path) if plan_path else None
+    summary, curves = build_summary(metrics, benchmarks, args.expected_events, plan)
     title = args.title or f"trackrec report: {outputs.summary_json.parent.parent.name}"
     write_report(summary, curves, outputs, title)
     print(f"report written to {outputs.html}")

@@ -14,11 +14,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trackrec.errors import InputError
+from trackrec.errors import InputError, TrackrecError
 from trackrec.metrics.tracking import parse_count_key
 
 
@@ -60,6 +61,21 @@ def metrics_versions(metrics: Iterable[EventMetrics]) -> dict[str, int]:
         key = m.version or "unknown"
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def read_plan_file(path: str | Path) -> dict[str, Any]:
+    """A run's plan file (``trackrec plan``), checked; problems name the file."""
+    from trackrec.plan import check_plan_file_content
+
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"not valid JSON ({err.msg}, line {err.lineno})") from None
+    try:
+        return check_plan_file_content(content)
+    except TrackrecError as err:
+        raise InputError(path, str(err)) from None
 
 
 def benchmark_stage(path: str | Path) -> str:
