@@ -94,7 +94,7 @@ def test_explicit_test_zero_runs_without_test_events(tmp_path: Path) -> None:
     result = snakemake("-n", *config_args(tmp_path, data))
     assert result.returncode == 0, result.stdout[-2000:]
     assert job_counts(result.stdout) == {
-        "all": 1, "ingest": 3, "simulate_detector": 1, "simulate_event": 3
+        "all": 1, "ingest": 3, "plan_file": 1, "simulate_detector": 1, "simulate_event": 3
     }
 
 
