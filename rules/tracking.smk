@@ -8,6 +8,9 @@ rule track_dbscan_baseline:
         tracks=f"{RUN}/tracks/dbscan_baseline/{{event}}.parquet",
     params:
         options=get_method_options("dbscan_baseline"),
+    # the curvature scan's clusterings run in parallel; --cores caps it, and on SLURM the
+    # job asks for this many CPUs (cpus_per_task: threads in the slurm profile)
+    threads: 4
     conda:
         "../envs/trackrec.yaml"
     log:
@@ -15,4 +18,5 @@ rule track_dbscan_baseline:
     benchmark:
         benchmark_path("track_dbscan_baseline")
     shell:
-        "trackrec track-dbscan --hits {input.hits:q} --out {output.tracks:q} {params.options} > {log:q} 2>&1"
+        "trackrec track-dbscan --hits {input.hits:q} --out {output.tracks:q} --threads {threads}"
+        " {params.options} > {log:q} 2>&1"

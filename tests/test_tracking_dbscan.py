@@ -93,3 +93,18 @@ def test_empty_event_and_bad_params() -> None:
     assert dbscan_track_ids(np.zeros(0), np.zeros(0), np.zeros(0)).shape == (0,)
     with pytest.raises(ValueError):
         dbscan_track_ids(np.ones(2), np.ones(2), np.ones(2), DbscanParams(eps=0))
+
+
+def test_threads_give_the_serial_tracks(sample_prefix) -> None:
+    """The curvature scan on several threads merges in scan order: the tracks are those of
+    the serial scan, hit for hit (the real sample, default parameters)."""
+    from trackrec.io import load_event
+
+    (hits,) = load_event(sample_prefix, ("hits",))
+    x, y, z = (hits[c].to_numpy() for c in ("x", "y", "z"))
+    serial = dbscan_track_ids(x, y, z, threads=1)
+    assert 100 < len(np.unique(serial)) < len(serial)
+    for threads in (2, 3, 8):
+        assert np.array_equal(dbscan_track_ids(x, y, z, threads=threads), serial), threads
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        dbscan_track_ids(x, y, z, threads=0)

@@ -338,3 +338,19 @@ def test_every_path_in_a_shell_command_is_quoted() -> None:
                 if placeholder != "params.options":
                     bare.append(f"{rules.name}: {{{placeholder}}}")
     assert bare == []
+
+
+def test_slurm_jobs_get_as_many_cpus_as_their_threads(tmp_path: Path) -> None:
+    """The slurm profile asks for cpus_per_task = the rule's threads: the DBSCAN rule's 4
+    threads reach sbatch as 4 CPUs (and --threads 4), the single-threaded rules 1 CPU."""
+    import re
+
+    # a dry run caps threads at --cores (a real SLURM run does not): give it enough
+    result = snakemake("-n", "--profile", "slurm", "--cores", "8", *config_args(tmp_path, TINY_SIMULATION))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    jobs = re.findall(r"rule (\w+):.*?resources: ([^\n]*)\n(?:Shell command: ([^\n]*))?", result.stdout, re.S)
+    cpus = {rule: re.search(r"cpus_per_task=(\d+)", res).group(1) for rule, res, _ in jobs}
+    assert cpus["track_dbscan_baseline"] == "4"
+    assert {cpus[r] for r in ("ingest", "evaluate", "simulate_event")} == {"1"}
+    dbscan = [shell for rule, _, shell in jobs if rule == "track_dbscan_baseline"]
+    assert dbscan and all("--threads 4" in shell for shell in dbscan)

@@ -254,36 +254,59 @@ class _EventFiles:
         self.archive = archive
         self.archive_name = archive_name
         self.member_prefix = member_prefix
+        self._member_names: frozenset[str] | None = None
 
-    def find(self, part: str) -> _CsvSource | None:
-        """The part's file, None when absent; InputError when both .csv and .csv.gz exist."""
-        found: list[_CsvSource] = []
+    def _locate(self, part: str) -> list[str]:
+        """Names of the part's files that exist (a zip member or a path); nothing is read."""
+        found = []
         for suffix in (".csv", ".csv.gz"):
             if self.archive is not None:
                 member = f"{self.member_prefix}-{part}{suffix}"
-                try:
-                    self.archive.getinfo(member)
-                except KeyError:
-                    continue
-                name = f"{self.archive_name}/{member}"
-                try:
-                    found.append(_CsvSource(name, data=self.archive.read(member)))
-                except (OSError, zipfile.BadZipFile, RuntimeError) as err:
-                    raise InputError(name, f"cannot read from zip ({err})") from None
+                if member in self._members():
+                    found.append(member)
             else:
                 path = Path(f"{self.prefix}-{part}{suffix}")
                 if path.is_file():
-                    found.append(_CsvSource(str(path), path=path))
-        if len(found) > 1:
-            raise InputError(found[0].name, f"both {found[0].name} and {found[1].name} exist")
-        return found[0] if found else None
+                    found.append(str(path))
+        return found
+
+    def _members(self) -> frozenset[str]:
+        if self._member_names is None:
+            self._member_names = frozenset(self.archive.namelist()) if self.archive else frozenset()
+        return self._member_names
+
+    def exists(self, part: str) -> bool:
+        """Whether the part has a file (nothing is read or decompressed); InputError when
+        both .csv and .csv.gz exist."""
+        return self._name(part) is not None
+
+    def _name(self, part: str) -> str | None:
+        located = self._locate(part)
+        if self.archive is not None:
+            located = [f"{self.archive_name}/{m}" for m in located]
+        if len(located) > 1:
+            raise InputError(located[0], f"both {located[0]} and {located[1]} exist")
+        return located[0] if located else None
+
+    def find(self, part: str) -> _CsvSource | None:
+        """The part's file, None when absent; InputError when both .csv and .csv.gz exist.
+
+        A zip member is decompressed here, once: its bytes serve the header and the table.
+        """
+        name = self._name(part)
+        if name is None or self.archive is None:
+            return None if name is None else _CsvSource(name, path=Path(name))
+        try:
+            return _CsvSource(name, data=self.archive.read(name[len(f"{self.archive_name}/") :]))
+        except (OSError, zipfile.BadZipFile, RuntimeError) as err:
+            raise InputError(name, f"cannot read from zip ({err})") from None
 
     def load(self, part: str) -> tuple[pd.DataFrame, str]:
         source = self.find(part)
         if source is None:
             expected = f"{self.prefix}-{part}.csv[.gz]"
-            if part in ("truth", "particles") and self.find("hits") is not None \
-                    and self.find("truth") is None:
+            if part in ("truth", "particles") and self.exists("hits") \
+                    and not self.exists("truth"):
                 raise InputError(expected, f"no {part} file: a test event (hits and cells "
                                            f"only) has no truth")
             raise InputError(expected, "no such file")
@@ -361,7 +384,7 @@ def load_event(prefix: str | Path,
 def available_parts(prefix: str | Path) -> tuple[str, ...]:
     """The parts (of ``hits, cells, particles, truth``) whose file exists for this event."""
     with _open_event(prefix) as files:
-        return tuple(part for part in PARTS if files.find(part) is not None)
+        return tuple(part for part in PARTS if files.exists(part))
 
 
 def event_id(prefix: str | Path) -> int:

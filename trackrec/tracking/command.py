@@ -7,6 +7,7 @@ import dataclasses
 
 import pandas as pd
 
+from trackrec.options import integer
 from trackrec.tracking.dbscan import DbscanParams, dbscan_track_ids
 
 
@@ -30,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             default=getattr(defaults, field.name),
             help=f"{field.metadata['help']} (default: %(default)s)",
         )
+    parser.add_argument(
+        "--threads",
+        type=integer(minimum=1),
+        default=1,
+        help="threads clustering the curvature scan in parallel; the tracks do not depend "
+        "on it (default: %(default)s)",
+    )
     parser.set_defaults(handler=run_dbscan)
 
 
@@ -46,7 +54,8 @@ def run_dbscan(args: argparse.Namespace) -> None:
         raise TrackrecError(str(err)) from None
     hits = read_table(args.hits, "hits", columns=["hit_id", "x", "y", "z"])
     track_ids = dbscan_track_ids(
-        hits["x"].to_numpy(), hits["y"].to_numpy(), hits["z"].to_numpy(), params
+        hits["x"].to_numpy(), hits["y"].to_numpy(), hits["z"].to_numpy(), params,
+        threads=args.threads,
     )
     write_table(
         pd.DataFrame({"hit_id": hits["hit_id"].to_numpy(), "track_id": track_ids}),

@@ -12,6 +12,7 @@ current one (but not larger than any real track can be), which stitches the scan
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -101,27 +102,53 @@ def _merge_clusters(labels: np.ndarray, new_labels: np.ndarray, max_track_size: 
 
 
 def dbscan_track_ids(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, params: DbscanParams | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    params: DbscanParams | None = None,
+    *,
+    threads: int = 1,
 ) -> np.ndarray:
     """Track id (int64, >= 0) for every hit, from DBSCAN over a scan of helix curvatures.
 
-    Noise points of DBSCAN (``min_samples > 1``) become single-hit tracks of their own.
+    Noise points of DBSCAN (``min_samples > 1``) become single-hit tracks of their own. The
+    clusterings of the scan are independent and run on ``threads`` threads (scikit-learn's
+    neighbour search and DBSCAN loop release the GIL); they are merged in scan order, so the
+    result does not depend on ``threads``.
     """
-    from sklearn.cluster import DBSCAN  # heavy import: only when clustering, not on CLI start
-
     params = params or DbscanParams()
     params.validate()
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, not {threads}")
     x, y, z = (np.asarray(a, dtype=np.float64) for a in (x, y, z))
     if len(x) == 0:
         return np.zeros(0, dtype=np.int64)
-    labels: np.ndarray | None = None
-    for curvature in scan_curvatures(params):
-        features = unrolled_features(x, y, z, curvature, params.z_scale)
-        found = DBSCAN(eps=params.eps, min_samples=params.min_samples).fit(features).labels_
-        found = _singletons_for_noise(found)
-        labels = found if labels is None else _merge_clusters(labels, found, params.max_track_size)
+
+    def cluster(curvature: float) -> np.ndarray:
+        return _cluster_at(x, y, z, curvature, params)
+
+    curvatures = scan_curvatures(params)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        # map yields in scan order; at most the labels of the scan are held at once
+        scans = pool.map(cluster, curvatures) if threads > 1 else map(cluster, curvatures)
+        labels: np.ndarray | None = None
+        for found in scans:
+            labels = (
+                found if labels is None else _merge_clusters(labels, found, params.max_track_size)
+            )
     _, track_ids = np.unique(labels, return_inverse=True)
     return track_ids.astype(np.int64)
+
+
+def _cluster_at(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, curvature: float, params: DbscanParams
+) -> np.ndarray:
+    """DBSCAN labels of the hits unrolled at one curvature, noise points as singletons."""
+    from sklearn.cluster import DBSCAN  # heavy import: only when clustering, not on CLI start
+
+    features = unrolled_features(x, y, z, curvature, params.z_scale)
+    found = DBSCAN(eps=params.eps, min_samples=params.min_samples).fit(features).labels_
+    return _singletons_for_noise(found)
 
 
 def _singletons_for_noise(labels: np.ndarray) -> np.ndarray:
