@@ -132,8 +132,11 @@ def fit_track(pos, axes, sigma, x_over_x0, layer, disk, prior, *, mass=0.13957, 
             if k > 0 and layer[k] != layer[k - 1]:
                 q += scattering_noise(state, s_prev, disk[k - 1], x_over_x0[k - 1], mass)
             if layers is not None and (k == 0 or layer[k] != layer[k - 1]):
-                q += crossed_noise(state, s_prev, s, layer[k - 1] if k else -1, layer[k], layers,
-                                   mass)  # fmt: skip
+                # segment ends: the previous hit (or the perigee point) and this hit
+                start_rz = (np.hypot(*pos[k - 1, :2]), pos[k - 1, 2]) if k else (abs(state[0]), state[1])
+                end_rz = (np.hypot(*pos[k, :2]), pos[k, 2])
+                q += crossed_noise(state, s_prev, s, start_rz, end_rz, layer[k - 1] if k else -1,
+                                   layer[k], layers, mass)  # fmt: skip
             cov = cov + q
             noisy.append(bool(np.any(q != 0)))
             predicted.append(cov.copy())
@@ -158,14 +161,14 @@ def fit_track(pos, axes, sigma, x_over_x0, layer, disk, prior, *, mass=0.13957, 
     return xs, ps, chi2
 
 
-def crossed_noise(state, s_a, s_b, layer_a, layer_b, layers, mass) -> np.ndarray:
-    """Process noise of the material layers crossed between arc lengths s_a and s_b."""
+def crossed_noise(state, s_a, s_b, start_rz, end_rz, layer_a, layer_b, layers, mass) -> np.ndarray:
+    """Process noise of the material layers crossed between arc lengths s_a and s_b, whose
+    (r, z) are ``start_rz`` and ``end_rz``; a layer's crossing is interpolated linearly."""
     q = np.zeros((5, 5))
-    pa, pb = position(state, s_a), position(state, s_b)
     for key, disk, where, lo, hi, x0 in layers:
         if key in (layer_a, layer_b):
             continue
-        ends = (pa[2], pb[2]) if disk else (np.hypot(*pa[:2]), np.hypot(*pb[:2]))
+        ends = (start_rz[1], end_rz[1]) if disk else (start_rz[0], end_rz[0])
         if not min(ends) < where < max(ends):
             continue
         s_c = s_a + (where - ends[0]) / (ends[1] - ends[0]) * (s_b - s_a)

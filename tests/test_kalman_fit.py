@@ -114,7 +114,7 @@ def test_fit_kernel_matches_the_slow_reference(event: dict[str, pd.DataFrame], d
         order = flight_order(arrays["position"], np.zeros(len(own), np.int64))
         a = {k: v[order] for k, v in arrays.items()}
         x, p, chi2 = ref.fit_track(a["position"], a["axes"], a["sigma"], a["x_over_x0"], a["layer"],
-                                   a["disk"], params.prior(), layers=layers)  # fmt: skip
+                                   a["disk"], params.prior(), passes=params.passes, layers=layers)  # fmt: skip
         sigma = np.sqrt(np.diag(p))
         assert np.all(np.abs(result.params[t] - x) < 1e-3 * sigma), pid
         assert np.allclose(np.sqrt(np.diag(result.cov[t])), sigma, rtol=1e-3), pid

@@ -164,16 +164,14 @@ def _scatter(state, cov, s, disk, x_over_x0, a, mass, dpos, jac):
 
 
 @njit(cache=True)
-def _crossed_layers(state, cov, s_a, s_b, layer_a, layer_b, a, mass, lay_key, lay_disk,
-                    lay_pos, lay_lo, lay_hi, lay_x0, dpos, jac):  # fmt: skip
+def _crossed_layers(state, cov, s_a, s_b, ra, za, rb, zb, layer_a, layer_b, a, mass, lay_key,
+                    lay_disk, lay_pos, lay_lo, lay_hi, lay_x0, dpos, jac):  # fmt: skip
     """Scatter in every layer (other than the hits' own) that the helix crosses between arc
-    lengths ``s_a`` and ``s_b``; returns whether any was crossed."""
+    lengths ``s_a`` and ``s_b`` (transverse radius and z ``ra, za`` and ``rb, zb`` there);
+    returns whether any was crossed."""
     if lay_key.shape[0] == 0 or s_b <= s_a:
         return False
     d0, z0, phi0, theta, kappa = state[0], state[1], state[2], state[3], state[4]
-    xa, ya, za, _ = _helix_point(d0, z0, phi0, theta, kappa, a, s_a)
-    xb, yb, zb, _ = _helix_point(d0, z0, phi0, theta, kappa, a, s_b)
-    ra, rb = np.hypot(xa, ya), np.hypot(xb, yb)
     crossed = False
     for j in range(lay_key.shape[0]):
         if lay_key[j] == layer_a or lay_key[j] == layer_b:
@@ -238,9 +236,14 @@ def _filter_track(start, n, pos, axes, sigma, x_over_x0, layer, disk, seed, a, m
             _scatter(state, cov, s_prev, disk[i - 1], x_over_x0[i - 1], a, mass, dpos, jac)
             noisy = True
         if k == 0 or layer[i] != layer[i - 1]:
-            previous_layer = layer[i - 1] if k > 0 else -1
-            if _crossed_layers(state, cov, s_prev, s, previous_layer, layer[i], a, mass,
-                               lay_key, lay_disk, lay_pos, lay_lo, lay_hi, lay_x0, dpos, jac):  # fmt: skip
+            if k == 0:
+                previous_layer, ra, za = -1, abs(state[0]), state[1]
+            else:
+                previous_layer = layer[i - 1]
+                ra, za = np.hypot(pos[i - 1, 0], pos[i - 1, 1]), pos[i - 1, 2]
+            if _crossed_layers(state, cov, s_prev, s, ra, za, np.hypot(pos[i, 0], pos[i, 1]),
+                               pos[i, 2], previous_layer, layer[i], a, mass, lay_key, lay_disk,
+                               lay_pos, lay_lo, lay_hi, lay_x0, dpos, jac):  # fmt: skip
                 noisy = True
         scattered[k] = noisy
         for r in range(5):
