@@ -24,6 +24,7 @@ include: "rules/models.smk"
 include: "rules/tracking.smk"
 include: "rules/external.smk"
 include: "rules/metrics.smk"
+include: "rules/kalman.smk"
 include: "rules/report.smk"
 
 

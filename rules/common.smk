@@ -153,12 +153,39 @@ def get_plan_config(wildcards):
     return json.dumps(sections, sort_keys=True)
 
 
+def get_fit_inputs(wildcards):
+    """Hits, particles and tracks of a method's event, and the detector description if known."""
+    files = {
+        "hits": f"{RUN}/hits/{wildcards.event}.parquet",
+        "particles": f"{RUN}/particles/{wildcards.event}.parquet",
+        "tracks": f"{RUN}/tracks/{wildcards.method}/{wildcards.event}.parquet",
+    }
+    detectors = get_raw_event(wildcards).get("detectors")
+    if detectors:
+        files["detectors"] = detectors
+    return files
+
+
+def get_fit_options(wildcards, input):
+    detectors = f"--detectors {shlex.quote(input.detectors)}" if "detectors" in input.keys() else ""
+    return f"{detectors} {cli_options(config['kalman']['fit'])}"
+
+
+def get_fitted_files(wildcards):
+    """Fitted tracks of every method (and external method) on the scored test events."""
+    files = expand(f"{RUN}/fitted/{{method}}/{{event}}.parquet", method=METHODS, event=SCORED_EVENTS)
+    return files + expand(f"{RUN}/fitted/{{pair}}.parquet", pair=scored_external_pairs())
+
+
 def get_final_outputs(wildcards):
     """Hit tables of every event, tracks of every test event, and the report of the scored ones."""
     outputs = [f"{RUN}/plan.json"]
     outputs += expand(f"{RUN}/hits/{{event}}.parquet", event=PLAN.events)
     outputs += expand(f"{RUN}/tracks/{{method}}/{{event}}.parquet", method=METHODS, event=TEST_EVENTS)
     outputs += [f"{RUN}/tracks/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
+    outputs += expand(f"{RUN}/fitted/{{method}}/{{event}}.parquet", method=METHODS, event=TEST_EVENTS)
+    outputs += [f"{RUN}/fitted/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
+        outputs += [f"{RUN}/report/fit/fit_summary.json"]
     return outputs

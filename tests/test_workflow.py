@@ -46,6 +46,8 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     assert job_counts(result.stdout) == {
         "all": 1,
         "evaluate": 2,
+        "fit_summary": 1,
+        "fit_tracks": 2,
         "ingest": 6,
         "plan_file": 1,
         "report": 1,
@@ -116,6 +118,7 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     assert result.returncode == 0, result.stdout[-2000:]
     assert job_counts(result.stdout) == {
         "all": 1,
+        "fit_tracks": 1,
         "ingest": 1,
         "plan_file": 1,
         "track_dbscan_baseline": 1,
@@ -137,6 +140,8 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     assert job_counts(result.stdout) == {
         "all": 1,
         "evaluate": 1,
+        "fit_summary": 1,
+        "fit_tracks": 1,
         "ingest": 5,
         "plan_file": 1,
         "report": 1,
@@ -230,6 +235,8 @@ def test_tracking_edit_reruns_only_downstream(simulated_run: Path) -> None:
     assert job_counts(result.stdout) == {
         "all": 1,
         "evaluate": 2,
+        "fit_summary": 1,
+        "fit_tracks": 2,
         "report": 1,
         "track_dbscan_baseline": 2,
     }
@@ -269,7 +276,9 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
     # (the copy has no Snakemake record of the plan file's params, so it is not rewritten;
     # the report adds the methods that have metrics to the plan's)
-    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
+    assert job_counts(dry.stdout) == {
+        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1
+    }
     result = snakemake("--cores", "2", *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -293,13 +302,17 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     # when the tracker delivers the missing event, only that event's jobs and the report run
     write_submission({1002: ours[1002]}, tmp_path / "ckf" / "1002.csv.gz", event_id_column=False)
     dry = snakemake("-n", *args)
-    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 1, "import_tracks": 1, "report": 1}
+    assert job_counts(dry.stdout) == {
+        "all": 1, "evaluate": 1, "fit_summary": 1, "fit_tracks": 1, "import_tracks": 1, "report": 1
+    }
     # a rewritten file is imported and scored again (a mere touch is not: Snakemake compares
     # the content of small inputs)
     challenge = pd.read_csv(tmp_path / "challenge.csv")
     challenge.iloc[::-1].to_csv(tmp_path / "challenge.csv", index=False)
     dry = snakemake("-n", *args)
-    assert job_counts(dry.stdout) == {"all": 1, "evaluate": 3, "import_tracks": 3, "report": 1}
+    assert job_counts(dry.stdout) == {
+        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1
+    }
 
 
 @pytest.mark.parametrize(

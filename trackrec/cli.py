@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "trackrec.metrics.command",
     "trackrec.report.command",
     "trackrec.plan_command",
+    "trackrec.kalman.command",
 )
 
 

@@ -15,6 +15,8 @@ Tables defined here:
   test event).
 - ``tracks``: the TrackML submission shape (hit_id, track_id), written by track builders
   and read by the metrics.
+- ``fitted``: one row per track with the Kalman fit's perigee parameters, their
+  uncertainties and chi2, and the matched particle's true parameters when truth exists.
 
 :func:`schema_markdown` renders these definitions as markdown tables for the README.
 """
@@ -168,7 +170,37 @@ TRACKS = TableSchema(
     ),
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS)}
+_FIT_PARAMETERS = (
+    ("d0", "mm", "transverse impact parameter; the perigee point is (−d0 sin φ, d0 cos φ)"),
+    ("z0", "mm", "z of the perigee point"),
+    ("phi", "rad", "azimuth of the direction at the perigee, in [−π, π]"),
+    ("theta", "rad", "polar angle of the direction"),
+    ("qopt", "1/GeV", "charge over transverse momentum q/pT"),
+)
+
+FITTED = TableSchema(
+    "fitted",
+    "Kalman-fitted perigee parameters (w.r.t. the beam line) of every track with at least 3 hits"
+    " (`fitted/<method>/<event>.parquet`); NaN where the fit failed.",
+    (
+        Column("track_id", _I64, "", "track identifier of the tracks table"),
+        Column("n_hits", pa.int32(), "", "hits in the track"),
+        *(Column(name, pa.float64(), unit, meaning) for name, unit, meaning in _FIT_PARAMETERS),
+        *(Column(f"sigma_{name}", pa.float64(), unit, f"uncertainty of {name} (square root of the "
+                 "covariance's diagonal)") for name, unit, _ in _FIT_PARAMETERS),
+        Column("chi2", pa.float64(), "", "chi-square of the fit"),
+        Column("ndf", pa.int32(), "", "degrees of freedom: 2 n_hits − 5 (0 when the fit failed)"),
+        Column("particle_id", _I64, "", "the track's majority particle (more than half of its hits);"
+               " 0 when none", "truth"),
+        *(Column(f"true_{name}", pa.float64(), unit, f"{name} of the matched particle at its "
+                 "production vertex; NaN when none", "truth")
+          for name, unit, _ in _FIT_PARAMETERS),
+        Column("true_pt", pa.float64(), "GeV", "matched particle's pT; NaN when none", "truth"),
+        Column("true_eta", pa.float64(), "", "matched particle's eta; NaN when none", "truth"),
+    ),
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS, FITTED)}
 
 
 def get_schema(table: str) -> TableSchema:
