@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trackrec import __version__
 from trackrec.errors import TrackrecError
 
 REQUIRED_COLUMNS = (
@@ -246,6 +247,7 @@ def save_geometry(geometry: DetectorGeometry, path: str | Path, source_digest: s
     arrays |= {f"detector.{c}": geometry.detector[c].to_numpy() for c in geometry.detector}
     arrays["format"] = np.array(GEOMETRY_FORMAT)
     arrays["source_digest"] = np.array(source_digest)
+    arrays["trackrec_version"] = np.array(__version__)
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
 
