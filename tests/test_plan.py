@@ -173,3 +173,12 @@ def test_single_trackml_event_is_a_test_event(tmp_path: Path, sample_dir: Path) 
     plan = make_plan(data_section(source="trackml", trackml_dir=str(tmp_path), split=split))
     assert plan.splits == {"train": [], "val": [], "test": ["event000000001"]}
     assert plan.scored_test_events == ["event000000001"]
+
+
+def test_missing_detector_file_is_named(tmp_path: Path, sample_dir: Path) -> None:
+    missing = tmp_path / "detectors.csv"
+    data = data_section(source="trackml", trackml_dir=str(sample_dir), detectors=str(missing))
+    with pytest.raises(TrackrecError, match=f"{missing}: data.detectors: no such file"):
+        make_plan(data)
+    # simulated events use the simulated detector: the key does not matter to them
+    assert make_plan(data_section(detectors=str(missing))).splits["test"]
