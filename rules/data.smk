@@ -4,17 +4,20 @@
 rule simulate_detector:
     output:
         detectors=f"{SIMULATED}/detectors.csv.gz",
+        geometry=f"{SIMULATED}/geometry.npz",  # prepared once for every simulate_event job
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/simulate_detector.log",
     shell:
-        "trackrec simulate-detector --out {output.detectors:q} > {log:q} 2>&1"
+        "trackrec simulate-detector --out {output.detectors:q} --geometry {output.geometry:q}"
+        " > {log:q} 2>&1"
 
 
 rule simulate_event:
     input:
         detectors=f"{SIMULATED}/detectors.csv.gz",
+        geometry=f"{SIMULATED}/geometry.npz",
     output:
         hits=f"{SIMULATED}/{{event}}-hits.csv.gz",
         cells=f"{SIMULATED}/{{event}}-cells.csv.gz",
@@ -31,7 +34,7 @@ rule simulate_event:
         benchmark_path("simulate_event")
     shell:
         "trackrec simulate --out {params.outdir:q} --events 1 {params.options}"
-        " --detectors {input.detectors:q} > {log:q} 2>&1"
+        " --detectors {input.detectors:q} --geometry {input.geometry:q} > {log:q} 2>&1"
 
 
 rule ingest:

@@ -135,3 +135,20 @@ def test_no_traceback_from_the_installed_command(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert str(blocker) in result.stderr
+
+
+def test_report_with_one_output_under_a_file_writes_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = tmp_path / "metrics" / "dbscan_baseline" / "event000000001.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text('{"trackml_score": 0.5, "n_tracks": 3}')
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = tmp_path / "report"
+    argv = ["report", "--metrics", str(metrics), "--summary-json", str(out / "summary.json"),
+            "--html", str(blocker / "report.html")]
+    assert main(argv) == 2
+    line = _one_line_error(capsys, "report")
+    assert str(blocker) in line and "not a directory" in line, line
+    assert not out.exists() or not any(out.iterdir())

@@ -213,3 +213,12 @@ def test_plan_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Capture
     assert err[0].startswith("trackrec plan: error: --config-json: not valid JSON")
     assert err[1] == "trackrec plan: error: --config-json: missing data, metrics, methods"
     assert not out.exists()
+
+
+def test_missing_detector_file_is_named(tmp_path: Path, sample_dir: Path) -> None:
+    missing = tmp_path / "detectors.csv"
+    data = data_section(source="trackml", trackml_dir=str(sample_dir), detectors=str(missing))
+    with pytest.raises(TrackrecError, match=f"{missing}: data.detectors: no such file"):
+        make_plan(data)
+    # simulated events use the simulated detector: the key does not matter to them
+    assert make_plan(data_section(detectors=str(missing))).splits["test"]

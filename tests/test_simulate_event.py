@@ -209,3 +209,52 @@ def test_cli_refuses_bad_arguments(tmp_path, capsys, args, message) -> None:
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_prepared_geometry_file_gives_the_same_events(tmp_path, monkeypatch, capsys) -> None:
+    """simulate --geometry (the workflow's simulate_event jobs) neither reads nor prepares
+    the detector again, and writes the same files as simulate from the detector file."""
+    from trackrec.simulate import command as command_module
+    from trackrec.simulate import geometry as geometry_module
+
+    detectors, prepared = tmp_path / "detectors.csv.gz", tmp_path / "geometry.npz"
+    assert main(["simulate-detector", "--out", str(detectors), "--geometry", str(prepared)]) == 0
+    common = ["--events", "1", "--pileup", "3", "--seed", "5", "--first-event-id", "77",
+              "--detectors", str(detectors)]  # fmt: skip
+    assert main(["simulate", "--out", str(tmp_path / "a"), *common]) == 0
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the detector was read or prepared again")
+
+    monkeypatch.setattr(geometry_module, "prepare_geometry", forbidden)
+    monkeypatch.setattr(command_module, "_same_file", lambda a, b: False)  # copy: a new folder
+    import trackrec.io
+
+    monkeypatch.setattr(trackrec.io, "load_detector", forbidden)
+    assert main(["simulate", "--out", str(tmp_path / "b"), *common, "--geometry", str(prepared)]) == 0
+    for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+    # a geometry prepared from another detector file is refused in one line
+    import gzip
+
+    other = tmp_path / "other.csv.gz"  # the same table, other bytes (another gzip header)
+    other.write_bytes(gzip.compress(gzip.decompress(detectors.read_bytes()), mtime=1))
+    (tmp_path / "c").mkdir()
+    assert main(["simulate", "--out", str(tmp_path / "c"), *common[:-1], str(other),
+                 "--geometry", str(prepared)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{prepared}: prepared from another detector file" in err[0]
+    assert not any((tmp_path / "c").iterdir())
+
+
+def test_a_file_that_is_no_prepared_geometry_is_one_line(tmp_path, capsys) -> None:
+    detectors, bad = tmp_path / "detectors.csv.gz", tmp_path / "geometry.npz"
+    assert main(["simulate-detector", "--out", str(detectors)]) == 0
+    bad.write_bytes(b"not numpy at all")
+    argv = ["simulate", "--out", str(tmp_path / "o"), "--pileup", "0", "--detectors",
+            str(detectors), "--geometry", str(bad)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{bad}: not a prepared geometry" in err[0], err
+    assert not (tmp_path / "o").exists()

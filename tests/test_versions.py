@@ -84,3 +84,13 @@ def test_report_names_versions_and_warns_when_mixed(outputs: dict, tmp_path: Pat
     report = ReportOutputs.in_folder(tmp_path / "two")
     write_report(summary, curves, report, "two versions")
     assert "Warning: metrics of another trackrec version" in report.html.read_text()
+
+
+def test_prepared_geometry_records_the_version(tmp_path: Path) -> None:
+    import numpy as np
+
+    geometry = tmp_path / "geometry.npz"
+    assert main(["simulate-detector", "--out", str(tmp_path / "d.csv.gz"),
+                 "--geometry", str(geometry)]) == 0
+    with np.load(geometry, allow_pickle=False) as data:
+        assert str(data["trackrec_version"]) == INSTALLED

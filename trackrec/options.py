@@ -55,7 +55,8 @@ class Number:
             f"<= {_text(self.maximum)}" if self.maximum is not None else "",
         ]
         words = " and ".join(b for b in bounds if b)
-        return f"an {self.__name__}" + (f" {words}" if words else "")
+        article = "an" if self.kind is int else "a"
+        return f"{article} {self.__name__}" + (f" {words}" if words else "")
 
 
 def _text(bound: float) -> str:

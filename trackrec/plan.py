@@ -207,6 +207,9 @@ def make_plan(data: Mapping[str, Any]) -> Plan:
             "data.split.test a fraction above 0 or a list of event ids (test: 0 runs without "
             "test events)"
         )
+    detectors = data.get("detectors")
+    if detectors and "trackml" in source_of.values() and not Path(detectors).is_file():
+        raise TrackrecError(f"{detectors}: data.detectors: no such file")
     has_truth = {e: _has_truth(data, e, src) for e, src in source_of.items()}
     return Plan(splits, source_of, has_truth)
 

@@ -7,6 +7,7 @@ what both users and Snakemake's incomplete-output checks rely on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     """
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent)
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
@@ -47,6 +48,14 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         if isinstance(err, OSError):
             raise naming(err, target, tmp) from err
         raise
+
+
+def make_folder(folder: str | Path) -> None:
+    """``mkdir -p``; a file in the folder's place is a NotADirectoryError naming it."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # exist_ok: what exists is not a folder
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
 def naming(err: OSError, target: str | Path, tmp: str | Path | None = None) -> OSError:

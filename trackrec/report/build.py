@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from trackrec import __version__
-from trackrec.io.atomic import atomic_output
+from trackrec.io.atomic import atomic_output, make_folder
 from trackrec.report import plots
 from trackrec.report.html import render_report
 from trackrec.report.summary import (
@@ -112,7 +113,13 @@ def build_summary(
 def write_report(
     summary: dict[str, object], curves: pd.DataFrame, outputs: ReportOutputs, title: str
 ) -> None:
-    """Write every report file (each atomically)."""
+    """Write every report file (each atomically).
+
+    Every output folder is made first, so that one that cannot be (a path under a file,
+    permission denied) stops the report before any file is written.
+    """
+    for path in dataclasses.astuple(outputs):
+        make_folder(Path(path).parent)
     with atomic_output(outputs.summary_json) as tmp:
         tmp.write_text(json.dumps(_json_ready(summary), indent=2, sort_keys=True) + "\n")
     with atomic_output(outputs.summary_csv) as tmp:

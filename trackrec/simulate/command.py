@@ -52,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="detectors.csv[.gz] to use instead of the built-in parametric detector",
     )
+    sim.add_argument(
+        "--geometry",
+        type=Path,
+        metavar="GEOMETRY.npz",
+        help="the --detectors file already prepared (by simulate-detector --geometry): "
+        "loaded instead of reading and preparing the detector again",
+    )
     sim.set_defaults(handler=run_simulate)
 
     det = subparsers.add_parser(
@@ -61,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     det.add_argument(
         "--out", required=True, type=Path, metavar="PATH", help="PATH.csv or PATH.csv.gz"
+    )
+    det.add_argument(
+        "--geometry",
+        type=Path,
+        metavar="GEOMETRY.npz",
+        help="also write the detector prepared for propagation, for simulate --geometry",
     )
     det.set_defaults(handler=run_simulate_detector)
 
@@ -96,18 +109,22 @@ def run_simulate(args: argparse.Namespace) -> int:
     _check_arguments(args)
     detector_out = args.out / "detectors.csv.gz"
     if args.detectors is not None:
-        from trackrec.io import load_detector
-
         if not args.detectors.is_file():
             raise InputError(args.detectors, "no such file")
-        detector = load_detector(args.detectors)
-        try:
-            geometry = prepare_geometry(detector)
-        except TrackrecError as err:
-            raise InputError(args.detectors, str(err)) from None
+        if args.geometry is not None:
+            geometry = _prepared_geometry(args.geometry, args.detectors)
+        else:
+            from trackrec.io import load_detector
+
+            try:
+                geometry = prepare_geometry(load_detector(args.detectors))
+            except TrackrecError as err:
+                raise InputError(args.detectors, str(err)) from None
         if not _same_file(args.detectors, detector_out):
             copy_file(args.detectors, detector_out)
     else:
+        if args.geometry is not None:
+            raise InputError(args.geometry, "--geometry needs the --detectors it was made from")
         detector = build_detector()
         geometry = prepare_geometry(detector)
         # rewrite only when different, so that reruns leave the file (and its mtime) alone
@@ -119,6 +136,23 @@ def run_simulate(args: argparse.Namespace) -> int:
         tables = simulate_event(geometry, event_id=event_id, pileup=args.pileup, seed=args.seed)
         write_event(args.out, event_id, tables)
     return 0
+
+
+def _prepared_geometry(path: Path, detectors: Path):  # -> DetectorGeometry
+    """The geometry of ``path``, checked to come from the file ``detectors``."""
+    from trackrec.simulate.geometry import file_digest, load_geometry
+
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    try:
+        geometry, digest = load_geometry(path)
+    except TrackrecError as err:
+        raise InputError(path, str(err).removeprefix(f"{path}: ")) from None
+    if digest != file_digest(detectors):
+        raise InputError(
+            path, f"prepared from another detector file than {detectors} (rerun simulate-detector)"
+        )
+    return geometry
 
 
 def _gunzip(path: Path) -> bytes | None:
@@ -136,5 +170,18 @@ def run_simulate_detector(args: argparse.Namespace) -> int:
 
     if not args.out.name.endswith((".csv", ".csv.gz")):
         raise InputError(args.out, "the detector file name must end in .csv or .csv.gz")
-    write_table(args.out, build_detector())
+    if args.geometry is not None and args.geometry.suffix != ".npz":
+        raise InputError(args.geometry, "the geometry file name must end in .npz")
+    detector = build_detector()
+    write_table(args.out, detector)
+    if args.geometry is not None:
+        from trackrec.io import load_detector
+        from trackrec.simulate.geometry import file_digest, prepare_geometry, save_geometry
+
+        try:  # prepared from the file as written (rounded), as simulate --detectors would
+            geometry = prepare_geometry(load_detector(args.out))
+            save_geometry(geometry, args.geometry, file_digest(args.out))
+        except BaseException:  # both files or neither
+            args.out.unlink(missing_ok=True)
+            raise
     return 0

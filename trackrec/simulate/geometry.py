@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from trackrec import __version__
 from trackrec.errors import TrackrecError
 
 REQUIRED_COLUMNS = (
@@ -222,3 +224,46 @@ def cached_geometry(detector: pd.DataFrame) -> DetectorGeometry:
     while len(_PREPARED) > PREPARED_KEPT:
         _PREPARED.popitem(last=False)
     return geometry
+
+
+# ---------------------------------------------------------------------------------------
+# A prepared geometry on disk: every simulate_event job of the workflow loads it instead of
+# reading and preparing detectors.csv.gz again
+
+GEOMETRY_FORMAT = "trackrec.prepared_geometry.1"
+_ARRAY_FIELDS = tuple(f for f in DetectorGeometry.__dataclass_fields__ if f != "detector")
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes: which detector file a prepared geometry comes from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_geometry(geometry: DetectorGeometry, path: str | Path, source_digest: str) -> None:
+    """Write ``geometry`` as ``.npz`` (atomically), with the digest of its detector file."""
+    from trackrec.io.atomic import atomic_output
+
+    arrays = {name: getattr(geometry, name) for name in _ARRAY_FIELDS}
+    arrays |= {f"detector.{c}": geometry.detector[c].to_numpy() for c in geometry.detector}
+    arrays["format"] = np.array(GEOMETRY_FORMAT)
+    arrays["source_digest"] = np.array(source_digest)
+    arrays["trackrec_version"] = np.array(__version__)
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_geometry(path: str | Path) -> tuple[DetectorGeometry, str]:
+    """A geometry written by :func:`save_geometry` and the digest of its detector file.
+
+    Raises TrackrecError for a file that is not one (no pickled objects are ever loaded).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "format" not in data or str(data["format"]) != GEOMETRY_FORMAT:
+                raise TrackrecError(f"{path}: not a prepared geometry ({GEOMETRY_FORMAT})")
+            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+            detector = pd.DataFrame({c: data[f"detector.{c}"] for c in REQUIRED_COLUMNS})
+            digest = str(data["source_digest"])
+    except (ValueError, KeyError, EOFError) as err:  # not an npz, or one missing arrays
+        raise TrackrecError(f"{path}: not a prepared geometry ({err})") from None
+    return DetectorGeometry(detector=detector, **arrays), digest
