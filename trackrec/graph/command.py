@@ -74,7 +74,7 @@ def run_graph_cuts(args: argparse.Namespace) -> int:
         normalisation=None,
         train_events=[_event_name(h) for h, _ in train],
         val_events=[_event_name(h) for h, _ in val],
-        data={"hits": [str(h) for h, _ in train]},
+        data={"hits": [str(h) for h, _ in train], "source": args.data_source},
         metrics=metrics,
         train_seconds=time.perf_counter() - start,
     )
@@ -127,11 +127,11 @@ def run_evaluate_graph(args: argparse.Namespace) -> int:
     from trackrec.metrics.command import metrics_json
 
     hits, particles = _read_event(args.hits, args.particles)
-    graph = read_table(args.graph, "graph", columns=["src", "dst", "src_hit_id", "latent_distance"])
+    graph = read_table(args.graph, "graph",
+                       columns=["src", "dst", "src_hit_id", "dst_hit_id", "dz", "latent_distance"])
     src = graph["src"].to_numpy()
     dst = graph["dst"].to_numpy()
-    if len(src) and (max(src.max(), dst.max()) >= len(hits) or
-                     not np.array_equal(hits["hit_id"].to_numpy()[src], graph["src_hit_id"])):
+    if not _graph_fits_hits(graph, hits):
         raise InputError(args.graph, f"graph does not belong to hits table {args.hits}")
     distance = graph["latent_distance"].to_numpy(np.float64)
     # the learned graph ranks its edges by latent distance; a geometric one keeps its order
@@ -141,6 +141,21 @@ def run_evaluate_graph(args: argparse.Namespace) -> int:
     with atomic_output(args.out) as tmp:
         tmp.write_text(metrics_json(metrics))
     return 0
+
+
+def _graph_fits_hits(graph, hits) -> bool:
+    """Whether the graph's endpoints, hit ids and dz agree with the hits table."""
+    import numpy as np
+
+    src, dst = graph["src"].to_numpy(), graph["dst"].to_numpy()
+    if not len(src):
+        return True
+    if min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= len(hits):
+        return False
+    hit_id, z = hits["hit_id"].to_numpy(), hits["z"].to_numpy(np.float64)
+    return bool(np.array_equal(hit_id[src], graph["src_hit_id"])
+                and np.array_equal(hit_id[dst], graph["dst_hit_id"])
+                and np.allclose(z[dst] - z[src], graph["dz"], atol=1e-2))
 
 
 def graph_metrics(src, dst, scores, hits, particles, *, pt_thresholds, max_abs_eta):
@@ -205,6 +220,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "this width, so the cuts hold a longer luminous region (default: "
                       "%(default)s)")
     cuts.add_argument("--seed", type=int, default=0, help="seed of those shifts")
+    cuts.add_argument("--data-source", default=None,
+                      help="how the events were made, recorded in the provenance")
     cuts.set_defaults(handler=run_graph_cuts)
 
     build = subparsers.add_parser(
@@ -240,3 +257,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--pt-thresholds", type=float, nargs="+", default=[0.9])
     evaluate.add_argument("--max-abs-eta", type=_positive_float, default=4.0)
     evaluate.set_defaults(handler=run_evaluate_graph)
+
+    from trackrec.graph.embedding_command import register as register_embedding
+
+    register_embedding(subparsers)
