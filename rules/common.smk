@@ -176,11 +176,26 @@ def get_graph_cuts_options(wildcards):
     return cli_options({"pt_min": GRAPH["pt_min"], **GRAPH["geometric"]})
 
 
+def get_embedding_options(wildcards):
+    return cli_options({"pt_min": GRAPH["pt_min"], **GRAPH["embedding"]})
+
+
 def get_graph_metrics_files(wildcards):
     return expand(f"{RUN}/graph_metrics/{{event}}.json", event=SCORED_EVENTS)
 
 
 def get_graph_outputs():
-    """Graphs of the test events and the graph report (when events have truth)."""
+    """Graphs of the test events and the graph report (when events have truth).
+
+    None when the run has no training events to derive the model from and uses no shipped one.
+    """
+    if not (PRETRAINED_MODELS or PLAN.splits["train"]):
+        return []
     outputs = expand(f"{RUN}/graphs/{{event}}.parquet", event=TEST_EVENTS)
-    return outputs + get_graph_metrics_files(None)
+    if SCORED_EVENTS:
+        outputs.append(f"{RUN}/report/graph/summary.json")
+    return outputs
+
+
+def get_graph_benchmark_files(wildcards):
+    return expand(benchmark_path("build_graph"), event=SCORED_EVENTS)

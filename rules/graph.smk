@@ -24,6 +24,31 @@ if not PRETRAINED_MODELS:
             " --val-hits {input.val_hits:q} --val-particles {input.val_particles:q}"
             " --out {output.model:q} {params.options} > {log:q} 2>&1"
 
+    rule train_embedding:
+        input:
+            hits=get_split_tables("train", "hits"),
+            particles=get_split_tables("train", "particles"),
+            val_hits=get_split_tables("val", "hits"),
+            val_particles=get_split_tables("val", "particles"),
+        output:
+            model=f"{RUN}/models/graph_embedding.pt",
+            provenance=f"{RUN}/models/graph_embedding.json",
+        params:
+            options=get_embedding_options,
+            resume=f"{RUN}/models/graph_embedding.resume.pt",
+        threads: GRAPH["threads"]
+        conda:
+            "../envs/trackrec.yaml"
+        log:
+            f"{RUN}/logs/train_embedding.log",
+        benchmark:
+            f"{RUN}/benchmarks/train_embedding.tsv"
+        shell:
+            "trackrec train-embedding --hits {input.hits:q} --particles {input.particles:q}"
+            " --val-hits {input.val_hits:q} --val-particles {input.val_particles:q}"
+            " --out {output.model:q} --resume {params.resume:q} --threads {threads}"
+            " {params.options} > {log:q} 2>&1"
+
 
 rule build_graph:
     input:
@@ -64,3 +89,25 @@ rule evaluate_graph:
         "trackrec evaluate-graph --hits {input.hits:q} --particles {input.particles:q}"
         " --graph {input.graph:q} --out {output.metrics:q}"
         " --pt-thresholds {params.pt_thresholds} --max-abs-eta {params.max_abs_eta} > {log:q} 2>&1"
+
+
+rule report_graph:
+    input:
+        metrics=get_graph_metrics_files,
+        model=get_graph_model,
+        benchmarks=get_graph_benchmark_files,
+    output:
+        summary=f"{RUN}/report/graph/summary.json",
+        plot=report(
+            f"{RUN}/report/graph/segment50_vs_edges.png",
+            caption="../workflow/report/graph_segment50.rst",
+            category="Graph construction",
+        ),
+    conda:
+        "../envs/trackrec.yaml"
+    log:
+        f"{RUN}/logs/report_graph.log",
+    shell:
+        "trackrec report-graph --metrics {input.metrics:q} --model {input.model:q}"
+        " --benchmarks {input.benchmarks:q} --summary {output.summary:q} --plot {output.plot:q}"
+        " > {log:q} 2>&1"

@@ -182,3 +182,20 @@ def test_train_build_and_refuse_a_mismatch(tiny_events, tmp_path: Path, capsys) 
     assert main(["build-graph", "--hits", str(paths[2][0]), "--model", str(model),
                  "--out", str(other)]) == 2
     assert "do not fit the architecture" in capsys.readouterr().err
+
+
+def test_a_longer_run_resumes_but_another_model_starts_afresh(tiny_events, tmp_path: Path) -> None:
+    hits, particles = tiny_events[0]
+    features = hit_features(hits)
+    samples = [event_sample(hits, particles, features.mean(0), features.std(0) + 1e-9, 0.9)]
+    config = EmbeddingConfig(hidden=8, depth=1, out_dim=3, steps=5, sector_phi=2.0, sector_eta=3.0)
+    resume = tmp_path / "resume.pt"
+    lines: list[str] = []
+    train_embedding(samples, config, resume_path=resume, log=lines.append)
+    longer = EmbeddingConfig(**{**config.record(), "k_scan": config.k_scan, "steps": 8,
+                                "max_minutes": 5.0})
+    _, steps, _ = train_embedding(samples, longer, resume_path=resume, log=lines.append)
+    assert steps == 8 and any("resumed at step 5" in line for line in lines)
+    wider = EmbeddingConfig(**{**config.record(), "k_scan": config.k_scan, "hidden": 16})
+    _, steps, _ = train_embedding(samples, wider, resume_path=resume, log=lines.append)
+    assert steps == 5 and "another config" in lines[-2]

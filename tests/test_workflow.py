@@ -51,6 +51,7 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "graph_cuts": 1,
         "ingest": 6,
         "report": 1,
+        "report_graph": 1,
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
@@ -96,9 +97,8 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     }
     result = snakemake("-n", *config_args(tmp_path / "results", data))
     assert result.returncode == 0, result.stdout[-2000:]
-    assert job_counts(result.stdout) == {
-        "all": 1, "build_graph": 1, "graph_cuts": 1, "ingest": 1, "track_dbscan_baseline": 1
-    }
+    # no training events and no shipped models: no graph construction
+    assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
 
 
 def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_dir: Path) -> None:
@@ -121,6 +121,7 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "graph_cuts": 1,
         "ingest": 5,
         "report": 1,
+        "report_graph": 1,
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
@@ -277,3 +278,16 @@ def test_bad_external_method_stops_before_any_job(
     output = result.stdout + result.stderr
     assert "trackrec: error: tracking.external." in output and named in output
     assert 'File "' not in output  # no traceback
+
+
+def test_shipped_graph_cuts_build_graphs_of_a_run_without_training(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    models = {"source": "pretrained"}
+    result = snakemake("-n", *config_args(tmp_path, trackml_data(sample_dir), models=models))
+    assert result.returncode == 0, result.stdout[-2000:]
+    counts = job_counts(result.stdout)
+    assert {k: counts.get(k) for k in ("install_pretrained_npz", "build_graph", "evaluate_graph",
+                                       "report_graph")} == {
+        "install_pretrained_npz": 1, "build_graph": 1, "evaluate_graph": 1, "report_graph": 1
+    }

@@ -261,3 +261,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from trackrec.graph.embedding_command import register as register_embedding
 
     register_embedding(subparsers)
+    from trackrec.graph.report import register as register_report
+
+    register_report(subparsers)

@@ -240,6 +240,28 @@ def choose_k(scan: list[dict[str, float]], target: float) -> int:
     return int(max(scan, key=lambda row: row["segment50"])["k"])
 
 
+RESUMABLE_CHANGES = ("steps", "max_minutes")
+"""Settings that may change between a training and its resumption (a longer run)."""
+
+
+def _same_training(stored: object, config: EmbeddingConfig) -> bool:
+    """Whether a resume file's config (its repr) differs from ``config`` only in
+    :data:`RESUMABLE_CHANGES`."""
+    import ast
+
+    try:
+        record = ast.literal_eval(stored) if isinstance(stored, str) else None
+    except (ValueError, SyntaxError):
+        return False
+    if not isinstance(record, dict):
+        return False
+    current = config.record()
+    for key in RESUMABLE_CHANGES:
+        record.pop(key, None)
+        current.pop(key, None)
+    return record == current
+
+
 def train_embedding(
     train: Sequence[EventSample],
     config: EmbeddingConfig,
@@ -260,7 +282,7 @@ def train_embedding(
     step, seconds = 0, 0.0
     if resume_path is not None and resume_path.exists():
         state = torch.load(resume_path, map_location="cpu", weights_only=True)
-        if state.get("config") != repr(config.record()):
+        if not _same_training(state.get("config"), config):
             log(f"resume file {resume_path} is for another config: starting afresh")
         else:
             model.load_state_dict(state["model"])
