@@ -188,4 +188,58 @@ def get_final_outputs(wildcards):
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
         outputs += [f"{RUN}/report/fit/fit_summary.json"]
+    outputs += get_graph_outputs()
     return outputs
+
+
+# Graph construction (rules/graph.smk)
+GRAPH = config["graph"]
+GRAPH_MODEL = {"geometric": "graph_cuts.npz", "embedding": "graph_embedding.pt"}[GRAPH["method"]]
+
+
+def get_stage_hits(wildcards):
+    """The hits a per-event stage after the noise filter reads (for now: all hits)."""
+    return f"{RUN}/hits/{wildcards.event}.parquet"
+
+
+def get_split_tables(split, table):
+    """The ``table`` (hits or particles) files of the events of one split."""
+    return expand(f"{RUN}/{table}/{{event}}.parquet", event=PLAN.splits[split])
+
+
+def get_graph_model(wildcards):
+    """The run's graph construction model: the geometric cuts or the trained embedding."""
+    return f"{RUN}/models/{GRAPH_MODEL}"
+
+
+def get_graph_model_flag(wildcards):
+    return "--cuts" if GRAPH["method"] == "geometric" else "--model"
+
+
+def get_graph_cuts_options(wildcards):
+    return cli_options({"pt_min": GRAPH["pt_min"], **GRAPH["geometric"]})
+
+
+def get_embedding_options(wildcards):
+    return cli_options({"pt_min": GRAPH["pt_min"], **GRAPH["embedding"]})
+
+
+def get_graph_metrics_files(wildcards):
+    return expand(f"{RUN}/graph_metrics/{{event}}.json", event=SCORED_EVENTS)
+
+
+def get_graph_outputs():
+    """Graphs of the test events and the graph report (when events have truth).
+
+    None when the run has no training events to derive the model from and uses no shipped one.
+    """
+    if not (PRETRAINED_MODELS or PLAN.splits["train"]):
+        return []
+    outputs = expand(f"{RUN}/graphs/{{event}}.parquet", event=TEST_EVENTS)
+    if SCORED_EVENTS:
+        outputs.append(f"{RUN}/report/graph/summary.json")
+    return outputs
+
+
+def get_graph_benchmark_files(wildcards):
+    return expand(benchmark_path("build_graph"), event=SCORED_EVENTS)

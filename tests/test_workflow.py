@@ -45,12 +45,16 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     # default: 6 simulated events, split 3/1/2
     assert job_counts(result.stdout) == {
         "all": 1,
+        "build_graph": 2,
         "evaluate": 2,
+        "evaluate_graph": 2,
+        "graph_cuts": 1,
         "fit_summary": 1,
         "fit_tracks": 2,
         "ingest": 6,
         "plan_file": 1,
         "report": 1,
+        "report_graph": 1,
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
@@ -116,6 +120,7 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     }
     result = snakemake("-n", *config_args(tmp_path / "results", data))
     assert result.returncode == 0, result.stdout[-2000:]
+    # no training events and no shipped models: no graph construction
     assert job_counts(result.stdout) == {
         "all": 1,
         "fit_tracks": 1,
@@ -139,12 +144,16 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     # event is ingested (with the real detector) and is the only event tracked and scored
     assert job_counts(result.stdout) == {
         "all": 1,
+        "build_graph": 1,
         "evaluate": 1,
+        "evaluate_graph": 1,
+        "graph_cuts": 1,
         "fit_summary": 1,
         "fit_tracks": 1,
         "ingest": 5,
         "plan_file": 1,
         "report": 1,
+        "report_graph": 1,
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
@@ -367,3 +376,16 @@ def test_slurm_jobs_get_as_many_cpus_as_their_threads(tmp_path: Path) -> None:
     assert {cpus[r] for r in ("ingest", "evaluate", "simulate_event")} == {"1"}
     dbscan = [shell for rule, _, shell in jobs if rule == "track_dbscan_baseline"]
     assert dbscan and all("--threads 4" in shell for shell in dbscan)
+
+
+def test_shipped_graph_cuts_build_graphs_of_a_run_without_training(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    models = {"source": "pretrained"}
+    result = snakemake("-n", *config_args(tmp_path, trackml_data(sample_dir), models=models))
+    assert result.returncode == 0, result.stdout[-2000:]
+    counts = job_counts(result.stdout)
+    assert {k: counts.get(k) for k in ("install_pretrained_npz", "build_graph", "evaluate_graph",
+                                       "report_graph")} == {
+        "install_pretrained_npz": 1, "build_graph": 1, "evaluate_graph": 1, "report_graph": 1
+    }

@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "trackrec.report.command",
     "trackrec.plan_command",
     "trackrec.kalman.command",
+    "trackrec.graph.command",
 )
 
 
