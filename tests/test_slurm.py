@@ -59,12 +59,16 @@ def test_profile_runs_the_workflow_on_slurm(
         "8",
         "--latency-wait",
         "5",
+        # the DBSCAN rule's 4 threads are 4 CPUs per task; the test node may have only 2
+        "--max-threads",
+        "2",
         *config_args(tmp_path, data),
         timeout=600,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", output)
+    cpus = []
     # ingest, track building, evaluate and report each ran as a SLURM job
     assert len(job_ids) == 4, output[-4000:]
     for job_id in job_ids:
@@ -76,5 +80,8 @@ def test_profile_runs_the_workflow_on_slurm(
         # the site profile's partition, time limit and memory reached sbatch
         assert "Partition=debug" in details and "TimeLimit=00:07:00" in details, details
         assert "mem=1200M" in details, details
+        cpus.append(int(re.search(r"NumCPUs=(\d+)", details).group(1)))
+    # each job got as many CPUs as its rule's threads: DBSCAN 2 (4, capped), the others 1
+    assert sorted(cpus)[-1] == 2 and sorted(cpus)[:-1] == [1] * (len(cpus) - 1), cpus
     summary = json.loads((tmp_path / "default" / "report" / "summary.json").read_text())
     assert summary["methods"]["dbscan_baseline"]["trackml_score"]["n"] == 1

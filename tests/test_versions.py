@@ -77,6 +77,10 @@ def test_report_names_versions_and_warns_when_mixed(outputs: dict, tmp_path: Pat
     write_report(summary, curves, report, "one version")
     page = report.html.read_text()
     assert f"trackrec {INSTALLED}" in page and "Warning" not in page
+    from PIL import Image
+
+    with Image.open(report.scores) as plot:
+        assert plot.text["Software"] == f"trackrec {INSTALLED}"
     assert json.loads(report.summary_json.read_text())["trackrec_version"] == INSTALLED
 
     summary, curves = build_summary([outputs["metrics"], old], [])

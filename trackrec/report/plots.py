@@ -8,12 +8,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from trackrec import __version__
 from trackrec.io.atomic import atomic_output
 
 
 def _save(fig: Figure, path: str | Path) -> None:
+    # the PNG's Software text says which trackrec drew it
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(
+            tmp, format="png", dpi=110, bbox_inches="tight",
+            metadata={"Software": f"trackrec {__version__}"},
+        )
 
 
 def plot_efficiency(curves: pd.DataFrame, var: str, path: str | Path) -> None:

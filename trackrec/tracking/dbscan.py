@@ -113,8 +113,8 @@ def dbscan_track_ids(
 
     Noise points of DBSCAN (``min_samples > 1``) become single-hit tracks of their own. The
     clusterings of the scan are independent and run on ``threads`` threads (scikit-learn's
-    neighbour search and DBSCAN loop release the GIL); they are merged in scan order, so the
-    result does not depend on ``threads``.
+    radius search, most of a clustering's time, runs without the GIL); they are merged in
+    scan order, so the result does not depend on ``threads``.
     """
     params = params or DbscanParams()
     params.validate()
