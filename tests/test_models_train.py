@@ -1,0 +1,225 @@
+"""GNN training and inference on tiny hand-made events: learning, determinism, resuming,
+checkpoint checks, device fallback and the summary section."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from trackrec.errors import InputError  # noqa: E402
+from trackrec.metrics.edges import roc_auc  # noqa: E402
+from trackrec.models.data import GraphEvent, Normalisation, edge_features  # noqa: E402
+from trackrec.models.infer import load_model, predict  # noqa: E402
+from trackrec.models.metrics import mean_std_n, models_section  # noqa: E402
+from trackrec.models.registry import object_ids, resolve_device  # noqa: E402
+from trackrec.models.train import TrainingParams, train_model, write_curve  # noqa: E402
+
+RADII = np.array([40.0, 70.0, 110.0, 160.0, 220.0])
+ARCH = {
+    "interaction_network": {"hidden": 12, "iterations": 2},
+    "euclidnet": {"hidden": 6, "layers": 2, "coordinate_scale": 0.01},
+    "condensation": {"hidden": 12, "iterations": 2, "coordinates": 3},
+}
+OC_LOSS = {"q_min": 0.1, "noise_weight": 1.0, "min_pt": 0.0}
+
+
+def tiny_event(seed: int, n_particles: int = 25, n_noise: int = 10) -> GraphEvent:
+    """Helix-like tracks from the beam line on 5 cylinders, noise hits, and edges between
+    hits on adjacent cylinders within a window in phi and z/r (true and false ones)."""
+    rng = np.random.default_rng(seed)
+    phi0 = rng.uniform(-np.pi, np.pi, n_particles)
+    curvature = rng.uniform(-2e-3, 2e-3, n_particles)
+    cot = rng.uniform(-1.5, 1.5, n_particles)
+    z0 = rng.normal(0, 20, n_particles)
+    pid = np.repeat(np.arange(1, n_particles + 1), len(RADII))
+    r = np.tile(RADII, n_particles)
+    phi = np.repeat(phi0, len(RADII)) + np.repeat(curvature, len(RADII)) * r
+    z = np.repeat(z0, len(RADII)) + np.repeat(cot, len(RADII)) * r
+    layer = np.tile(np.arange(len(RADII)), n_particles)
+    noise_layer = rng.integers(0, len(RADII), n_noise)
+    r = np.concatenate([r, RADII[noise_layer]])
+    phi = np.concatenate([phi, rng.uniform(-np.pi, np.pi, n_noise)])
+    z = np.concatenate([z, rng.uniform(-300, 300, n_noise)])
+    layer = np.concatenate([layer, noise_layer])
+    pid = np.concatenate([pid, np.zeros(n_noise, dtype=np.int64)])
+    xyz = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1).astype(np.float32)
+    src, dst = [], []
+    for a in range(len(RADII) - 1):
+        inner, outer = np.flatnonzero(layer == a), np.flatnonzero(layer == a + 1)
+        dphi = np.abs(np.mod(phi[outer][None] - phi[inner][:, None] + np.pi, 2 * np.pi) - np.pi)
+        dzr = np.abs(z[outer][None] / r[outer][None] - z[inner][:, None] / r[inner][:, None])
+        i, o = np.nonzero((dphi < 0.6) & (dzr < 0.8))
+        src.append(inner[i])
+        dst.append(outer[o])
+    pt = np.where(pid > 0, 1.0, np.nan).astype(np.float32)
+    return GraphEvent(event=f"event{seed:09d}", hit_id=np.arange(1, len(r) + 1), xyz=xyz,
+                      src=np.concatenate(src), dst=np.concatenate(dst), particle_id=pid, pt=pt)
+
+
+@pytest.fixture(scope="module")
+def events() -> dict[str, list[GraphEvent]]:
+    return {"train": [tiny_event(s) for s in (1, 2, 3)], "val": [tiny_event(4)],
+            "test": [tiny_event(5)]}
+
+
+def _train(kind: str, events, epochs: int = 3, **kwargs):
+    torch.set_num_threads(1)
+    params = TrainingParams(epochs=epochs, patience=10, learning_rate=1e-2, sectors=2, seed=3)
+    norm = Normalisation.measure(events["train"])
+    loss = OC_LOSS if kind == "condensation" else None
+    result = train_model(kind, ARCH[kind], params, events["train"], events["val"], norm,
+                         loss=loss, progress=False, **kwargs)
+    return result, norm
+
+
+def test_tiny_event_has_both_edge_classes() -> None:
+    labels = tiny_event(1).labels()
+    assert 0.05 < labels.mean() < 0.8
+
+
+@pytest.mark.parametrize("kind", ["interaction_network", "euclidnet"])
+def test_edge_classifier_learns_tiny_events(kind: str, events) -> None:
+    result, norm = _train(kind, events, epochs=12)
+    assert result.curve[-1]["train_loss"] < result.curve[0]["train_loss"]
+    from trackrec.models.registry import build_model
+    model = build_model(kind, ARCH[kind])
+    model.load_state_dict(result.weights)
+    model.eval()
+    test = events["test"][0]
+    scores = predict(model, kind, test, norm)["score"].to_numpy()
+    assert roc_auc(test.labels(), scores) > 0.9
+
+
+def test_condensation_training_lowers_the_loss(events) -> None:
+    result, _ = _train("condensation", events, epochs=6)
+    assert result.best_val_loss < result.curve[0]["val_loss"]
+
+
+def test_training_is_deterministic_for_a_seed(events) -> None:
+    first, _ = _train("interaction_network", events, epochs=2)
+    second, _ = _train("interaction_network", events, epochs=2)
+    for key, value in first.weights.items():
+        assert torch.equal(value, second.weights[key]), key
+
+
+def test_resuming_gives_the_uninterrupted_result(events, tmp_path) -> None:
+    state = tmp_path / "state.pt"
+    straight, _ = _train("interaction_network", events, epochs=3)
+    _train("interaction_network", events, epochs=2, state_path=state)
+    resumed, _ = _train("interaction_network", events, epochs=3, state_path=state)
+    assert len(resumed.curve) == 3
+    for key, value in straight.weights.items():
+        assert torch.equal(value, resumed.weights[key]), key
+
+
+def test_a_state_from_other_settings_is_ignored(events, tmp_path, capsys) -> None:
+    state = tmp_path / "state.pt"
+    _train("interaction_network", events, epochs=1, state_path=state)
+    params = TrainingParams(epochs=1, patience=10, learning_rate=5e-3, sectors=2, seed=3)
+    train_model("interaction_network", ARCH["interaction_network"], params, events["train"],
+                events["val"], Normalisation.measure(events["train"]), state_path=state,
+                progress=False)
+    assert "made with other settings" in capsys.readouterr().err
+
+
+def test_early_stopping_stops_after_patience_epochs(events) -> None:
+    params = TrainingParams(epochs=30, patience=1, learning_rate=1.0, sectors=1, seed=0)
+    result = train_model("interaction_network", ARCH["interaction_network"], params,
+                         events["train"], events["val"], Normalisation.measure(events["train"]),
+                         progress=False)
+    # learning rate 1 diverges: the validation loss stops improving, training stops early
+    assert result.epochs_run < 30
+    assert result.epochs_run - 1 - result.best_epoch == 1
+
+
+def test_checkpoint_round_trip_and_mismatch_refusal(events, tmp_path) -> None:
+    from trackrec.io.checkpoint import model_provenance, save_torch_model
+    from trackrec.models.registry import model_features
+
+    result, norm = _train("euclidnet", events, epochs=1)
+    path = tmp_path / "gnn_euclidnet.pt"
+    save_torch_model(path, result.weights, model_provenance(
+        kind="gnn_euclidnet", config={"euclidnet": ARCH["euclidnet"]},
+        features=model_features("euclidnet"), normalisation=norm.record(), train_events=[],
+        val_events=[], data={}, metrics={}, train_seconds=0.0))
+    model, loaded_norm, _ = load_model(path, "euclidnet", ARCH["euclidnet"])
+    assert loaded_norm == norm
+    frame = predict(model, "euclidnet", events["test"][0], loaded_norm)
+    assert list(frame.columns) == ["src", "dst", "score"]
+    assert frame["score"].between(0, 1).all()
+    with pytest.raises(InputError, match="config.euclidnet.hidden is 6 in the model but 7"):
+        load_model(path, "euclidnet", {**ARCH["euclidnet"], "hidden": 7})
+    with pytest.raises(InputError, match="kind is 'gnn_euclidnet'"):
+        load_model(path, "interaction_network", ARCH["interaction_network"])
+
+
+def test_condensation_prediction_has_coordinates_and_beta(events) -> None:
+    result, norm = _train("condensation", events, epochs=1)
+    from trackrec.models.registry import build_model
+    model = build_model("condensation", ARCH["condensation"])
+    model.load_state_dict(result.weights)
+    frame = predict(model.eval(), "condensation", events["test"][0], norm)
+    assert list(frame.columns) == ["hit_id", "beta", "c0", "c1", "c2"]
+    assert len(frame) == events["test"][0].n_hits
+
+
+def test_object_ids_number_particles_and_mark_noise_and_soft_ones() -> None:
+    event = tiny_event(1, n_particles=3, n_noise=2)
+    event.pt[event.particle_id == 2] = 0.3
+    ids = object_ids(event, min_pt=0.5)
+    assert set(ids[event.particle_id == 0]) == {-1}
+    assert set(ids[event.particle_id == 2]) == {-1}
+    assert len(set(ids[event.particle_id == 1])) == 1 and len(set(ids[event.particle_id == 3])) == 1
+    assert ids[event.particle_id == 1][0] != ids[event.particle_id == 3][0]
+
+
+def test_edge_features_by_hand() -> None:
+    xyz = np.array([[10.0, 0.0, 5.0], [0.0, -20.0, 25.0]], dtype=np.float32)
+    dr, dphi, dz, deta = edge_features(xyz, np.array([0]), np.array([1]))[0]
+    assert dr == pytest.approx(10.0)
+    assert dphi == pytest.approx(-math.pi / 2)
+    assert dz == pytest.approx(20.0)
+    assert deta == pytest.approx(math.asinh(25 / 20) - math.asinh(5 / 10), rel=1e-6)
+
+
+def test_phi_sector_keeps_only_edges_inside() -> None:
+    event = tiny_event(2)
+    sector = event.phi_sector(0.3, math.pi / 2)
+    phi = np.arctan2(sector.xyz[:, 1], sector.xyz[:, 0])
+    assert np.all(np.mod(phi - 0.3, 2 * math.pi) < math.pi / 2 + 1e-6)
+    assert sector.n_edges > 0
+    assert sector.labels().sum() <= event.labels().sum()
+
+
+def test_cuda_without_cuda_falls_back_to_cpu_with_a_warning(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(RuntimeWarning, match="CUDA is not available"):
+        assert resolve_device("cuda") == "cpu"
+    assert resolve_device("auto") == "cpu"
+
+
+def test_models_section_statistics() -> None:
+    events = [{"edge_roc_auc": 0.9, "edge_eff": 0.8, "edge_purity": 0.7, "edge_purity_pt": 0.6},
+              {"edge_roc_auc": 0.95, "edge_eff": 0.9, "edge_purity": float("nan"),
+               "edge_purity_pt": 0.7}]
+    section = models_section({"euclidnet": {"n_params": 885}, "condensation": {"n_params": 10}},
+                             {"euclidnet": events}, 0.5)
+    assert section["euclidnet"]["edge_auc"] == pytest.approx(
+        {"mean": 0.925, "std": math.sqrt(2 * 0.025 ** 2), "n": 2})
+    assert section["euclidnet"]["edge_purity"]["n"] == 1
+    assert "edge_auc" not in section["condensation"]
+    assert mean_std_n([])["n"] == 0
+
+
+def test_loss_curve_csv_and_png(tmp_path) -> None:
+    curve = [{"epoch": 0, "train_loss": 1.0, "val_loss": 0.9, "val_edge_auc": 0.8, "seconds": 1.0},
+             {"epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "val_edge_auc": 0.9, "seconds": 1.0}]
+    write_curve(curve, tmp_path / "c.csv", tmp_path / "c.png", "t")
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,val_loss,val_edge_auc,seconds" and len(lines) == 3
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
