@@ -144,4 +144,43 @@ def get_final_outputs(wildcards):
     outputs += [f"{RUN}/tracks/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
+    outputs += get_graph_outputs()
     return outputs
+
+
+# Graph construction (rules/graph.smk)
+GRAPH = config["graph"]
+GRAPH_MODEL = {"geometric": "graph_cuts.npz", "embedding": "graph_embedding.pt"}[GRAPH["method"]]
+
+
+def get_stage_hits(wildcards):
+    """The hits a per-event stage after the noise filter reads (for now: all hits)."""
+    return f"{RUN}/hits/{wildcards.event}.parquet"
+
+
+def get_split_tables(split, table):
+    """The ``table`` (hits or particles) files of the events of one split."""
+    return expand(f"{RUN}/{table}/{{event}}.parquet", event=PLAN.splits[split])
+
+
+def get_graph_model(wildcards):
+    """The run's graph construction model: the geometric cuts or the trained embedding."""
+    return f"{RUN}/models/{GRAPH_MODEL}"
+
+
+def get_graph_model_flag(wildcards):
+    return "--cuts" if GRAPH["method"] == "geometric" else "--model"
+
+
+def get_graph_cuts_options(wildcards):
+    return cli_options({"pt_min": GRAPH["pt_min"], **GRAPH["geometric"]})
+
+
+def get_graph_metrics_files(wildcards):
+    return expand(f"{RUN}/graph_metrics/{{event}}.json", event=SCORED_EVENTS)
+
+
+def get_graph_outputs():
+    """Graphs of the test events and the graph report (when events have truth)."""
+    outputs = expand(f"{RUN}/graphs/{{event}}.parquet", event=TEST_EVENTS)
+    return outputs + get_graph_metrics_files(None)

@@ -45,7 +45,10 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     # default: 6 simulated events, split 3/1/2
     assert job_counts(result.stdout) == {
         "all": 1,
+        "build_graph": 2,
         "evaluate": 2,
+        "evaluate_graph": 2,
+        "graph_cuts": 1,
         "ingest": 6,
         "report": 1,
         "simulate_detector": 1,
@@ -93,7 +96,9 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     }
     result = snakemake("-n", *config_args(tmp_path / "results", data))
     assert result.returncode == 0, result.stdout[-2000:]
-    assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
+    assert job_counts(result.stdout) == {
+        "all": 1, "build_graph": 1, "graph_cuts": 1, "ingest": 1, "track_dbscan_baseline": 1
+    }
 
 
 def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_dir: Path) -> None:
@@ -110,7 +115,10 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     # event is ingested (with the real detector) and is the only event tracked and scored
     assert job_counts(result.stdout) == {
         "all": 1,
+        "build_graph": 1,
         "evaluate": 1,
+        "evaluate_graph": 1,
+        "graph_cuts": 1,
         "ingest": 5,
         "report": 1,
         "simulate_detector": 1,

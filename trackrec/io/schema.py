@@ -14,6 +14,8 @@ Tables defined here:
   test event).
 - ``tracks``: the TrackML submission shape (hit_id, track_id), written by track builders
   and read by the metrics.
+- ``graph``: one row per edge of an event's hit graph (``trackrec build-graph``), read by
+  the GNN stages; the ``truth`` group is present when the hits carry truth.
 - ``edge_scores``: an edge classifier's score per graph edge.
 - ``hit_condensation``: the object-condensation network's coordinates and beta per hit.
 
@@ -169,6 +171,27 @@ TRACKS = TableSchema(
     ),
 )
 
+GRAPH = TableSchema(
+    "graph",
+    "One row per edge of an event's hit graph (`graphs/<event>.parquet`), from "
+    "`trackrec build-graph`. Each undirected edge appears once, oriented from the hit nearer "
+    "the origin (`src`) to the farther one (`dst`); differences are dst minus src.",
+    (
+        Column("src", _I64, "", "row position of the inner hit in the event's hits table"),
+        Column("dst", _I64, "", "row position of the outer hit in the event's hits table"),
+        Column("src_hit_id", _I64, "", "hit_id of the inner hit"),
+        Column("dst_hit_id", _I64, "", "hit_id of the outer hit"),
+        Column("dr", _F32, "mm", "r(dst) − r(src)"),
+        Column("dphi", _F32, "rad", "phi(dst) − phi(src), wrapped to [−π, π)"),
+        Column("dz", _F32, "mm", "z(dst) − z(src)"),
+        Column("deta", _F32, "", "eta(dst) − eta(src)"),
+        Column("latent_distance", _F32, "", "Euclidean distance of the two hits in the learned "
+               "embedding; NaN for a geometric graph"),
+        Column("is_true", pa.bool_(), "", "both hits belong to the same non-noise particle",
+               "truth"),
+    ),
+)
+
 MAX_CONDENSATION_DIMS = 16
 """Most clustering-space dimensions a ``hit_condensation`` table holds (``c0`` .. ``c15``)."""
 
@@ -201,8 +224,9 @@ HIT_CONDENSATION = TableSchema(
 )
 
 TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (HITS, PARTICLES, TRACKS, EDGE_SCORES, HIT_CONDENSATION)
+    t.name: t for t in (HITS, PARTICLES, TRACKS, GRAPH, EDGE_SCORES, HIT_CONDENSATION)
 }
+
 
 
 def get_schema(table: str) -> TableSchema:

@@ -1,0 +1,1 @@
+"""Graph construction: geometric layer-pair cuts and a learned metric embedding with kNN."""
