@@ -223,3 +223,101 @@ def test_loss_curve_csv_and_png(tmp_path) -> None:
     lines = (tmp_path / "c.csv").read_text().splitlines()
     assert lines[0] == "epoch,train_loss,val_loss,val_edge_auc,seconds" and len(lines) == 3
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _write_tables(event: GraphEvent, folder, name: str):
+    """The event as hits, particles and graph tables (as ingest and build-graph write them)."""
+    import pandas as pd
+
+    from trackrec.graph.edges import graph_frame
+    from trackrec.io.parquet import write_table
+
+    x, y, z = (event.xyz[:, i].astype(np.float64) for i in range(3))
+    r = np.hypot(x, y)
+    hits = pd.DataFrame({
+        "hit_id": event.hit_id, "x": x, "y": y, "z": z, "r": r, "phi": np.arctan2(y, x),
+        "eta": np.arcsinh(z / r), "volume_id": 8, "layer_id": 2, "module_id": 1,
+        "particle_id": event.particle_id, "pt": event.pt,
+    })
+    pids = np.unique(event.particle_id[event.particle_id > 0])
+    particles = pd.DataFrame({
+        "particle_id": pids, "vx": 0.0, "vy": 0.0, "vz": 0.0, "px": 1.0, "py": 0.0, "pz": 0.0,
+        "q": 1, "nhits": 5, "pt": 1.0, "eta": 0.0, "vr": 0.0, "n_layers": 5,
+        "reconstructable": True,
+    })
+    paths = {k: folder / f"{name}-{k}.parquet" for k in ("hits", "particles", "graph")}
+    write_table(hits, paths["hits"], "hits")
+    write_table(particles, paths["particles"], "particles")
+    write_table(graph_frame(hits, event.src, event.dst), paths["graph"], "graph")
+    return paths
+
+
+def test_commands_train_infer_evaluate_and_summarise(events, tmp_path, capsys) -> None:
+    import json
+
+    from trackrec.cli import main
+    from trackrec.io.parquet import read_table
+
+    train = [_write_tables(e, tmp_path, e.event) for e in events["train"][:2]]
+    val = _write_tables(events["val"][0], tmp_path, "val")
+    test = _write_tables(events["test"][0], tmp_path, "test")
+    model = tmp_path / "models" / "gnn_interaction_network.pt"
+    arch = ["--hidden", "12", "--iterations", "2"]
+    status = main([
+        "train-gnn", "--model", "interaction_network", *arch, "--epochs", "2", "--sectors", "2",
+        "--learning-rate", "0.01", "--device", "cpu", "--quiet",
+        "--train-hits", *(str(p["hits"]) for p in train),
+        "--train-graphs", *(str(p["graph"]) for p in train),
+        "--val-hits", str(val["hits"]), "--val-graphs", str(val["graph"]),
+        "--out", str(model), "--curve", str(tmp_path / "curve.csv"),
+        "--plot", str(tmp_path / "curve.png"), "--state", str(tmp_path / "state.pt"),
+        "--data-provenance", '{"source": "tiny"}',
+    ])
+    assert status == 0
+    provenance = json.loads(model.with_suffix(".json").read_text())
+    assert provenance["kind"] == "gnn_interaction_network"
+    assert provenance["config"]["interaction_network"] == {"hidden": 12, "iterations": 2}
+    assert provenance["training"]["val_events"] == ["val-hits"]
+    assert provenance["training"]["data"] == {"source": "tiny"}
+    assert len(provenance["normalisation"]["edge_mean"]) == 4
+    assert len((tmp_path / "curve.csv").read_text().splitlines()) == 3
+
+    scores = tmp_path / "scores" / "interaction_network" / "test.parquet"
+    assert main(["infer-gnn", "--model", "interaction_network", *arch, "--checkpoint", str(model),
+                 "--hits", str(test["hits"]), "--graph", str(test["graph"]),
+                 "--out", str(scores)]) == 0
+    frame = read_table(scores, "edge_scores")
+    assert len(frame) == events["test"][0].n_edges
+
+    metrics = tmp_path / "edge_metrics" / "interaction_network" / "test.json"
+    assert main(["evaluate-edges", "--hits", str(test["hits"]), "--particles",
+                 str(test["particles"]), "--scores", str(scores), "--out", str(metrics),
+                 "--pt-threshold", "0.5"]) == 0
+    auc = json.loads(metrics.read_text())["edge_roc_auc"]
+    assert auc == pytest.approx(roc_auc(events["test"][0].labels(), frame["score"].to_numpy()))
+
+    summary = tmp_path / "models.json"
+    assert main(["summarise-gnn", "--checkpoints", str(model), "--edge-metrics", str(metrics),
+                 "--out", str(summary)]) == 0
+    section = json.loads(summary.read_text())["models"]["interaction_network"]
+    assert section["n_params"] > 0 and section["edge_auc"]["n"] == 1
+    assert section["edge_auc"]["mean"] == pytest.approx(auc)
+
+    # a config that does not fit the checkpoint: one line naming the setting, no output
+    capsys.readouterr()
+    refused = tmp_path / "refused.parquet"
+    assert main(["infer-gnn", "--model", "interaction_network", "--hidden", "16",
+                 "--iterations", "2", "--checkpoint", str(model), "--hits", str(test["hits"]),
+                 "--graph", str(test["graph"]), "--out", str(refused)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "config.interaction_network.hidden is 12" in err
+    assert not refused.exists()
+    # a graph built on other hits is refused
+    from dataclasses import replace
+    other = _write_tables(replace(events["test"][0], hit_id=events["test"][0].hit_id + 1000),
+                          tmp_path, "other")
+    assert main(["infer-gnn", "--model", "interaction_network", *arch, "--checkpoint",
+                 str(model), "--hits", str(other["hits"]), "--graph", str(test["graph"]),
+                 "--out", str(refused)]) == 2
+    assert "graph built on another hits table" in capsys.readouterr().err
+    assert not refused.exists()

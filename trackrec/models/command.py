@@ -57,8 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_options(train, TRAINING_OPTIONS)
     train.add_argument("--train-hits", nargs="+", required=True, help="hits tables (training)")
     train.add_argument("--train-graphs", nargs="+", required=True, help="graph tables (training)")
-    train.add_argument("--val-hits", nargs="+", required=True, help="hits tables (validation)")
-    train.add_argument("--val-graphs", nargs="+", required=True, help="graph tables (validation)")
+    train.add_argument("--val-hits", nargs="*", default=[],
+                       help="hits tables (validation; none: validate on the training events)")
+    train.add_argument("--val-graphs", nargs="*", default=[], help="graph tables (validation)")
     train.add_argument("--out", required=True, help="model weights to write (.pt, + .json)")
     train.add_argument("--curve", required=True, help="loss curve CSV to write")
     train.add_argument("--plot", help="loss curve PNG to write")
@@ -150,6 +151,9 @@ def run_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     train_events = _read_events(args.train_hits, args.train_graphs, "training")
     val_events = _read_events(args.val_hits, args.val_graphs, "validation")
+    if not val_events:
+        print("no validation events: validating (and stopping early) on the training events",
+              file=sys.stderr)
     norm = Normalisation.measure(train_events)
     n_params = count_parameters(build_model(args.model, arch))
     config = {args.model: {**arch, **loss}, "training": {
@@ -169,7 +173,8 @@ def run_train(args: argparse.Namespace) -> None:
         save_torch_model(args.out, result.weights, provenance)
 
     started = time.perf_counter()
-    result = train_model(args.model, arch, params, train_events, val_events, norm, loss=loss,
+    result = train_model(args.model, arch, params, train_events, val_events or train_events,
+                         norm, loss=loss,
                          device=device, state_path=args.state, on_improvement=save,
                          progress=not args.quiet, max_seconds=args.max_seconds)
     save(result)

@@ -161,25 +161,29 @@ def read_graph_event(hits_path: str | Path, graph_path: str | Path,
                      event: str | None = None) -> GraphEvent:
     """An event's hits table and graph table as a :class:`GraphEvent`.
 
-    The graph's ``src``/``dst`` are row positions in the hits table. Truth (particle ids and
-    pT) is taken from the hits table when it has it.
+    The graph's ``src``/``dst`` are row positions in the hits table, and its hit ids must
+    match those rows. Truth (particle ids and pT) is taken from the hits table when it has it.
     """
-    from trackrec.io.parquet import read_table, table_metadata
+    from trackrec.io.parquet import read_table
 
     hits_path, graph_path = Path(hits_path), Path(graph_path)
     has_truth = "particle_id" in _columns(hits_path)
     columns = ["hit_id", "x", "y", "z"] + (["particle_id", "pt"] if has_truth else [])
     hits = read_table(hits_path, "hits", columns=columns)
-    table = table_metadata(graph_path).get("trackrec.table", "graph")
-    graph = read_table(graph_path, table, columns=["src", "dst"])
+    graph = read_table(graph_path, "graph", columns=["src", "dst", "src_hit_id", "dst_hit_id"])
     src = graph["src"].to_numpy(np.int64)
     dst = graph["dst"].to_numpy(np.int64)
+    hit_id = hits["hit_id"].to_numpy(np.int64)
     n = len(hits)
     if len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):
         raise InputError(graph_path, f"edge endpoints outside the {n} rows of {hits_path.name}")
+    if not (np.array_equal(hit_id[src], graph["src_hit_id"].to_numpy(np.int64))
+            and np.array_equal(hit_id[dst], graph["dst_hit_id"].to_numpy(np.int64))):
+        raise InputError(graph_path, f"edge hit ids do not match the rows of {hits_path.name} "
+                                     "(graph built on another hits table?)")
     return GraphEvent(
         event=event or hits_path.stem,
-        hit_id=hits["hit_id"].to_numpy(np.int64),
+        hit_id=hit_id,
         xyz=hits[["x", "y", "z"]].to_numpy(np.float32),
         src=src, dst=dst,
         particle_id=hits["particle_id"].to_numpy(np.int64) if has_truth else None,
