@@ -321,3 +321,17 @@ def test_commands_train_infer_evaluate_and_summarise(events, tmp_path, capsys) -
                  "--out", str(refused)]) == 2
     assert "graph built on another hits table" in capsys.readouterr().err
     assert not refused.exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("kind", ["interaction_network", "euclidnet", "condensation"])
+def test_training_and_inference_on_cuda(kind: str, events) -> None:
+    result, norm = _train(kind, events, epochs=1, device="cuda")
+    from trackrec.models.registry import build_model
+    model = build_model(kind, ARCH[kind])
+    model.load_state_dict(result.weights)
+    on_gpu = predict(model.to("cuda").eval(), kind, events["test"][0], norm, device="cuda")
+    on_cpu = predict(model.to("cpu").eval(), kind, events["test"][0], norm, device="cpu")
+    column = "beta" if kind == "condensation" else "score"
+    np.testing.assert_allclose(on_gpu[column], on_cpu[column], rtol=1e-4, atol=1e-5)
