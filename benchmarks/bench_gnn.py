@@ -3,8 +3,9 @@
 Each model runs in a fresh child process (so its peak RSS is its own) with ``--threads``
 torch threads: it loads the checkpoint, then times :func:`trackrec.models.infer.predict`
 (features, forward pass, output frame; reading and writing Parquet excluded) on every event,
-``--repeat`` times, and prints the median seconds per event, the edges per event and the
-process's peak RSS.
+``--repeat`` times, and prints the median wall and CPU seconds per event (on a shared,
+oversubscribed machine, CPU seconds / threads is what an idle machine's wall time would be
+near), the edges per event and the process's peak RSS.
 
 Events: ``--hits``/``--graphs`` tables (for example from a workflow run), or by default
 ``--events`` simulated pileup-200 events with geometric graphs whose cuts are derived on two
@@ -74,17 +75,19 @@ def child(args: argparse.Namespace) -> None:
     model, norm, _ = load_model(path, args.child, arch)
     events = [read_graph_event(h, g) for h, g in zip(args.hits, args.graphs)]
     predict(model, args.child, events[0], norm)  # warm-up
-    seconds = []
+    seconds, cpu_seconds = [], []
     for event in events:
-        times = []
+        times, cpu_times = [], []
         for _ in range(args.repeat):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             predict(model, args.child, event, norm)
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
         seconds.append(sorted(times)[len(times) // 2])
+        cpu_seconds.append(sorted(cpu_times)[len(cpu_times) // 2])
     print(json.dumps({
         "model": args.child, "n_params": count_parameters(model),
-        "seconds": seconds, "edges": [e.n_edges for e in events],
+        "seconds": seconds, "cpu_seconds": cpu_seconds, "edges": [e.n_edges for e in events],
         "hits": [e.n_hits for e in events],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
@@ -112,8 +115,8 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
               f"{args.threads}; load average {os.getloadavg()[0]:.1f}")
         print("| model | parameters | hits / event | edges / event | s / event (median of "
-              f"{args.repeat}) | peak RSS MB |")
-        print("|---|---|---|---|---|---|")
+              f"{args.repeat}) | CPU s / event | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
         for model in args.models:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", model, "--models-dir", args.models_dir,
@@ -124,7 +127,8 @@ def main() -> None:
             secs = ", ".join(f"{s:.2f}" for s in r["seconds"])
             hits = ", ".join(str(n) for n in r["hits"])
             edges = ", ".join(str(n) for n in r["edges"])
-            print(f"| {model} | {r['n_params']} | {hits} | {edges} | {secs} | "
+            cpu = ", ".join(f"{s:.2f}" for s in r["cpu_seconds"])
+            print(f"| {model} | {r['n_params']} | {hits} | {edges} | {secs} | {cpu} | "
                   f"{r['peak_rss_mb']:.0f} |", flush=True)
 
 
