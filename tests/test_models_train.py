@@ -335,3 +335,27 @@ def test_training_and_inference_on_cuda(kind: str, events) -> None:
     on_cpu = predict(model.to("cpu").eval(), kind, events["test"][0], norm, device="cpu")
     column = "beta" if kind == "condensation" else "score"
     np.testing.assert_allclose(on_gpu[column], on_cpu[column], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["interaction_network", "euclidnet", "condensation"])
+def test_shipped_checkpoint_fits_the_default_config(kind: str) -> None:
+    """models/gnn_<kind>.pt loads with the embedded config's architecture (pretrained runs)."""
+    import yaml
+
+    from trackrec.models.layers import count_parameters
+    from trackrec.models.registry import architecture
+
+    from conftest import REPO_ROOT
+
+    path = REPO_ROOT / "models" / f"gnn_{kind}.pt"
+    if not path.exists():
+        pytest.skip(f"no shipped {path.name}")
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())["gnn"]
+    model, _, provenance = load_model(path, kind, architecture(kind, config[kind]))
+    assert path.stat().st_size < 10_000_000
+    assert provenance["n_params"] == count_parameters(model)
+    assert len(provenance["training"]["train_events"]) > 0
+    if kind == "euclidnet":
+        assert count_parameters(model) < 1_000
+    if kind == "interaction_network":
+        assert 5_500 <= count_parameters(model) <= 7_000
