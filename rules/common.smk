@@ -2,6 +2,7 @@
 import json
 import os
 import shlex
+import sys
 
 from trackrec.plan import (
     cli_options,
@@ -189,6 +190,7 @@ def get_final_outputs(wildcards):
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
         outputs += [f"{RUN}/report/fit/fit_summary.json"]
     outputs += get_graph_outputs()
+    outputs += get_gnn_outputs()
     return outputs
 
 
@@ -243,3 +245,69 @@ def get_graph_outputs():
 
 def get_graph_benchmark_files(wildcards):
     return expand(benchmark_path("build_graph"), event=SCORED_EVENTS)
+
+
+# GNN stages (rules/gnn.smk)
+GNN = config["gnn"]
+GNN_EDGE_CLASSIFIERS = [m for m in GNN["models"] if m in ("interaction_network", "euclidnet")]
+GNN_DEVICE = config["resources"]["device"]
+GNN_RESOURCES = (
+    {"gpu": 1, **({"gpu_model": config["resources"]["gpu_model"]} if config["resources"]["gpu_model"] else {})}
+    if GNN_DEVICE == "cuda"
+    else {}
+)
+
+
+wildcard_constraints:
+    gnn_model="interaction_network|euclidnet|condensation",
+
+
+def get_gnn_split_hits(split):
+    """The hits tables the graphs of one split's events were built on (get_stage_hits)."""
+    from types import SimpleNamespace
+
+    return [get_stage_hits(SimpleNamespace(event=e)) for e in PLAN.splits[split]]
+
+
+def get_gnn_split_graphs(split):
+    return expand(f"{RUN}/graphs/{{event}}.parquet", event=PLAN.splits[split])
+
+
+def get_gnn_model_options(wildcards):
+    """The model's section of gnn (its architecture and, for condensation, loss settings)."""
+    return cli_options(GNN[wildcards.gnn_model])
+
+
+def get_gnn_train_options(wildcards):
+    return f"{cli_options(GNN[wildcards.gnn_model])} {cli_options(GNN['training'])}"
+
+
+def get_gnn_data_provenance(wildcards):
+    import json
+
+    return json.dumps({"data": config["data"], "graph": GRAPH})
+
+
+def get_gnn_model_files(wildcards):
+    return expand(f"{RUN}/models/gnn_{{model}}.pt", model=GNN["models"])
+
+
+def get_gnn_edge_metrics_files(wildcards):
+    return expand(f"{RUN}/edge_metrics/{{model}}/{{event}}.json", model=GNN_EDGE_CLASSIFIERS, event=SCORED_EVENTS)
+
+
+def get_gnn_outputs():
+    """Scores of every GNN on the test events, and the models section when events have truth.
+
+    Without training events and without pretrained models there is nothing to run the GNNs
+    with: they are left out, and the run says so.
+    """
+    if not PRETRAINED_MODELS and not PLAN.splits["train"]:
+        if GNN["models"]:
+            print("trackrec: no training events and models.source is train: the GNN stages "
+                  "are left out", file=sys.stderr)
+        return []
+    outputs = expand(f"{RUN}/scores/{{model}}/{{event}}.parquet", model=GNN["models"], event=TEST_EVENTS)
+    if SCORED_EVENTS and GNN["models"]:
+        outputs.append(f"{RUN}/report/models.json")
+    return outputs

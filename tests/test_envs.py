@@ -12,7 +12,7 @@ from conftest import REPO_ROOT
 # the workflow engine runs the rules; it is not needed inside the rules' environment
 WORKFLOW_ONLY = {"snakemake", "snakemake-executor-plugin-slurm"}
 # the same package under another name on conda-forge
-CONDA_NAMES = {"torch": "pytorch"}
+CONDA_NAMES = {"torch": "pytorch", "torch-geometric": "pytorch-geometric"}
 
 
 def _split(requirement: str) -> tuple[str, str]:

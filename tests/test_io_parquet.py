@@ -195,7 +195,9 @@ def test_schema_markdown_lists_every_column() -> None:
         assert f"#### `{schema.name}`" in text
         for column in schema.columns:
             assert f"| `{column.name}` |" in text
-    assert set(TABLES) == {"hits", "particles", "tracks", "fitted", "graph"}
+    assert set(TABLES) == {
+        "hits", "particles", "tracks", "fitted", "graph", "edge_scores", "hit_condensation"
+    }
     assert TABLES["tracks"].names == ["hit_id", "track_id"]
 
 

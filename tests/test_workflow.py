@@ -42,10 +42,10 @@ def test_lint() -> None:
 def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None:
     result = snakemake("-n", "--config", f"results={tmp_path}")
     assert result.returncode == 0, result.stderr
-    # default: 6 simulated events, split 3/1/2
+    # default: 6 simulated events, split 3/1/2; the GNNs train on the graphs of 4 of them
     assert job_counts(result.stdout) == {
         "all": 1,
-        "build_graph": 2,
+        "build_graph": 6,
         "evaluate": 2,
         "evaluate_graph": 2,
         "graph_cuts": 1,
@@ -58,6 +58,10 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
+        "train_gnn": 3,
+        "infer_gnn": 6,
+        "evaluate_edges": 4,
+        "summarise_gnn": 1,
     }
 
 
@@ -144,7 +148,7 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     # event is ingested (with the real detector) and is the only event tracked and scored
     assert job_counts(result.stdout) == {
         "all": 1,
-        "build_graph": 1,
+        "build_graph": 5,
         "evaluate": 1,
         "evaluate_graph": 1,
         "graph_cuts": 1,
@@ -157,6 +161,10 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
+        "train_gnn": 3,
+        "infer_gnn": 3,
+        "evaluate_edges": 2,
+        "summarise_gnn": 1,
     }
     assert "event000000001" in result.stdout
     assert str(sample_dir / "detectors.csv.gz") in result.stdout

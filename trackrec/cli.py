@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "trackrec.plan_command",
     "trackrec.kalman.command",
     "trackrec.graph.command",
+    "trackrec.models.command",
 )
 
 

@@ -19,6 +19,8 @@ Tables defined here:
   uncertainties and chi2, and the matched particle's true parameters when truth exists.
 - ``graph``: one row per edge of an event's hit graph (``trackrec build-graph``), read by
   the GNN stages; the ``truth`` group is present when the hits carry truth.
+- ``edge_scores``: an edge classifier's score per graph edge.
+- ``hit_condensation``: the object-condensation network's coordinates and beta per hit.
 
 :func:`schema_markdown` renders these definitions as markdown tables for the README.
 """
@@ -224,7 +226,41 @@ GRAPH = TableSchema(
     ),
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS, FITTED, GRAPH)}
+MAX_CONDENSATION_DIMS = 16
+"""Most clustering-space dimensions a ``hit_condensation`` table holds (``c0`` .. ``c15``)."""
+
+EDGE_SCORES = TableSchema(
+    "edge_scores",
+    "One row per graph edge, in the graph table's order (`scores/<model>/<event>.parquet` of "
+    "an edge classifier).",
+    (
+        Column("src", _I64, "", "row position of the edge's source hit in the hits table"),
+        Column("dst", _I64, "", "row position of the edge's target hit in the hits table"),
+        Column("score", _F32, "", "edge classifier output in [0, 1]: how likely both hits "
+               "belong to one particle"),
+    ),
+)
+
+HIT_CONDENSATION = TableSchema(
+    "hit_condensation",
+    "One row per hit, in the hits table's order (`scores/condensation/<event>.parquet`): "
+    "the object-condensation network's clustering coordinates and strength.",
+    (
+        Column("hit_id", _I64, "", "hit identifier"),
+        Column("beta", _F32, "", "condensation strength in (0, 1): high for the hit that "
+               "represents its track, low for noise"),
+        *(
+            Column(f"c{i}", _F32, "", f"clustering-space coordinate {i} (as many as the "
+                   "model has, from c0)", "coordinates")
+            for i in range(MAX_CONDENSATION_DIMS)
+        ),
+    ),
+)
+
+TABLES: dict[str, TableSchema] = {
+    t.name: t for t in (HITS, PARTICLES, TRACKS, FITTED, GRAPH, EDGE_SCORES, HIT_CONDENSATION)
+}
+
 
 
 def get_schema(table: str) -> TableSchema:
