@@ -1,6 +1,7 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
 import json
 import os
+import shlex
 
 from trackrec.plan import (
     cli_options,
@@ -136,6 +137,17 @@ def get_benchmark_files(wildcards):
     files += expand(benchmark_path("import_tracks"), event=imported)
     files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
     return files
+
+
+def get_report_sections(wildcards):
+    """Report section files of the stages (see trackrec.report.sections); add yours here."""
+    return []
+
+
+def get_report_section_options(wildcards, input):
+    """``--section FILE ...`` for the report's section inputs (nothing when there are none)."""
+    files = list(input.sections)
+    return " ".join(["--section", *map(shlex.quote, files)]) if files else ""
 
 
 def get_plan_config(wildcards):

@@ -19,6 +19,7 @@ rule report:
         plan=f"{RUN}/plan.json",
         metrics=get_metrics_files,
         benchmarks=get_benchmark_files,
+        sections=get_report_sections,
     output:
         summary_json=f"{RUN}/report/summary.json",
         summary_csv=f"{RUN}/report/summary.csv",
@@ -33,24 +34,34 @@ rule report:
             caption="../workflow/report/efficiency_vs_eta.rst",
             category="Tracking performance",
         ),
+        rates_pt=report(
+            f"{RUN}/report/fake_duplicate_vs_pt.png",
+            caption="../workflow/report/fake_duplicate_vs_pt.rst",
+            category="Tracking performance",
+        ),
+        rates_eta=report(
+            f"{RUN}/report/fake_duplicate_vs_eta.png",
+            caption="../workflow/report/fake_duplicate_vs_eta.rst",
+            category="Tracking performance",
+        ),
+        events=report(
+            f"{RUN}/report/events.png",
+            caption="../workflow/report/events.rst",
+            category="Tracking performance",
+        ),
         stages=report(
             f"{RUN}/report/stages.png",
             caption="../workflow/report/stages.rst",
             category="Resources",
         ),
-        scores=report(
-            f"{RUN}/report/scores.png",
-            caption="../workflow/report/scores.rst",
-            category="Tracking performance",
-        ),
+    params:
+        folder=get_output_folder,
+        sections=get_report_section_options,
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
-        "trackrec report --metrics {input.metrics} --benchmarks {input.benchmarks}"
-        " --plan {input.plan:q}"
-        " --summary-json {output.summary_json} --summary-csv {output.summary_csv}"
-        " --html {output.html} --plot-efficiency-pt {output.eff_pt}"
-        " --plot-efficiency-eta {output.eff_eta} --plot-stages {output.stages}"
-        " --plot-scores {output.scores} > {log} 2>&1"
+        "trackrec report --plan {input.plan:q} --metrics {input.metrics:q}"
+        " --benchmarks {input.benchmarks:q} {params.sections}"
+        " --out-dir {params.folder:q} > {log:q} 2>&1"

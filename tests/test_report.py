@@ -100,8 +100,10 @@ def test_report_command_writes_everything(run_dir: Path) -> None:
         "report.html",
         "efficiency_vs_pt.png",
         "efficiency_vs_eta.png",
+        "fake_duplicate_vs_pt.png",
+        "fake_duplicate_vs_eta.png",
+        "events.png",
         "stages.png",
-        "scores.png",
     ):
         assert (report / name).stat().st_size > 0, name
     summary = json.loads((report / "summary.json").read_text())
@@ -109,7 +111,7 @@ def test_report_command_writes_everything(run_dir: Path) -> None:
     assert summary["per_event_scores"]["dbscan"] == {"event000000001": 0.5, "event000000002": 0.7}
     assert summary["methods"]["dbscan"]["eff_dm_pt0.9"]["mean"] is None  # NaN -> null
     html = (report / "report.html").read_text()
-    assert "dbscan" in html and html.count("data:image/png;base64,") == 4
+    assert "dbscan" in html and html.count("data:image/png;base64,") == 6
     csv_lines = (report / "summary.csv").read_text().splitlines()
     assert csv_lines[0] == "section,name,metric,mean,std,n"
     assert any(line.startswith("stage,ingest,s_per_event,2.0") for line in csv_lines)
