@@ -120,8 +120,11 @@ def wilson_interval(
         denominator = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denominator
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+        # exact algebra puts p inside [lo, hi] within [0, 1]; keep it so after rounding
+        lo = np.clip(np.minimum(centre - half, p), 0.0, 1.0)
+        hi = np.clip(np.maximum(centre + half, p), 0.0, 1.0)
     empty = n <= 0
-    return np.where(empty, np.nan, centre - half), np.where(empty, np.nan, centre + half)
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
 
 
 CURVE_COLUMNS = (
