@@ -253,3 +253,17 @@ def test_report_follows_the_plan_config(run_dir: Path) -> None:
     assert "fake rate, p<sub>T</sub> ≥ 2 GeV" in html and "0.250 ± 0.000" in html
     assert "|η| &lt; 2.5" in html and "tracks per event (≥ 5 hits)" in html
     assert "≥ 0.9 GeV</td>" not in html and "|η| &lt; 4" not in html
+
+
+def test_mixed_metrics_versions_are_named_with_a_warning(run_dir: Path) -> None:
+    from trackrec import __version__
+
+    path = run_dir / "metrics" / "dbscan" / "event000000001.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"trackrec_version": "0.0.1"}))
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    assert summary["metrics_versions"] == {"0.0.1": 1, "unknown": 1}
+    assert summary["trackrec_version"] == __version__
+    page = (run_dir / "report" / "report.html").read_text()
+    assert "Metrics made by trackrec 0.0.1 (1 files), unknown (1 files)" in page
+    assert "Warning: metrics of another trackrec version are mixed in" in page

@@ -1,11 +1,13 @@
 """Build the report of a run: summary.json, summary.csv, plots and report.html.
 
-:func:`build_report_data` reads the run's files (metrics, benchmarks, plan file, stage
-sections) into a :class:`ReportData`; :func:`write_report` writes every output from it.
-Stages add sections through :mod:`trackrec.report.sections` (section files), with no change
-here. ``summary.json`` keeps its keys (``methods``, ``stages``, ``failed_events``, ``events``,
-``per_event_scores``, ``efficiency``) and adds ``per_event``, ``settings``, ``provenance``
-and ``sections``.
+:func:`build_summary` reads the run's files (metrics, benchmarks, plan file, stage
+sections) into the ``summary.json`` dict and the binned curves; :func:`write_report` writes
+every output from them. Stages add sections through :mod:`trackrec.report.sections`
+(section files), with no change here. ``summary.json`` keeps its keys (``methods``,
+``stages``, ``failed_events``, ``events``, ``per_event_scores``, ``efficiency``,
+``trackrec_version``, ``metrics_versions``) and adds ``per_event``, ``settings``,
+``provenance``, ``sections`` and ``stage_jobs`` (every benchmarked job: event, seconds,
+peak memory).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from trackrec.report.summary import (
     efficiency_curves,
     failed_events,
     metrics_settings,
+    metrics_versions,
     per_event_values,
     read_benchmark_file,
     read_metrics_file,
@@ -72,17 +75,6 @@ class ReportOutputs:
             events=folder / "events.png",
             stages=folder / "stages.png",
         )
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, read from a run's files."""
-
-    summary: dict[str, Any]
-    curves: pd.DataFrame
-    settings: MetricsSettings
-    jobs: dict[str, list[dict[str, Any]]]
-    sections: list[ReportSection] = field(default_factory=list)
 
 
 def _json_ready(value: object) -> object:
@@ -163,15 +155,15 @@ def _config_lines(plan: Mapping[str, Any] | None, settings: MetricsSettings) -> 
     return lines
 
 
-def build_report_data(
+def build_summary(
     metrics_files: Sequence[str | Path],
     benchmark_files: Sequence[str | Path],
     expected_events: Sequence[str] | None = None,
     plan: Mapping[str, Any] | None = None,
     sections: Sequence[ReportSection] = (),
     run_name: str | None = None,
-) -> ReportData:
-    """Read a run's files into the report's data.
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The summary dict of ``summary.json`` and the binned curves behind the plots.
 
     The expected (method, event) pairs, whose missing metrics are failed events, come from
     ``plan`` (a run's plan file: every method x its scored test events), else from
@@ -224,28 +216,37 @@ def build_report_data(
             "config": (plan or {}).get("config"),
         },
         "sections": [s.to_json() for s in sections],
+        "stage_jobs": jobs,
+        "trackrec_version": __version__,
+        "metrics_versions": metrics_versions(metrics),
     }
-    return ReportData(summary, curves, settings, jobs, list(sections))
-
-
-def build_summary(
-    metrics_files: Sequence[str | Path],
-    benchmark_files: Sequence[str | Path],
-    expected_events: Sequence[str] | None = None,
-    plan: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The summary dict of ``summary.json`` and the binned curves behind the plots."""
-    data = build_report_data(metrics_files, benchmark_files, expected_events, plan)
-    return data.summary, data.curves
+    return summary, curves
 
 
 def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
 
 
-def write_report(data: ReportData, outputs: ReportOutputs, title: str) -> None:
-    """Write every report file (each atomically)."""
-    summary, curves, settings = data.summary, data.curves, data.settings
+def _settings(summary: Mapping[str, Any]) -> MetricsSettings:
+    known = summary.get("settings") or {}
+    return MetricsSettings(
+        pt_thresholds=tuple(known.get("pt_thresholds", ())),
+        max_abs_eta=known.get("max_abs_eta"),
+        min_track_hits=known.get("min_track_hits"),
+    )
+
+
+def write_report(
+    summary: Mapping[str, Any],
+    curves: pd.DataFrame,
+    outputs: ReportOutputs,
+    title: str,
+    *,
+    sections: Sequence[ReportSection] = (),
+) -> None:
+    """Write every report file (each atomically); ``sections``: the stages' sections, with
+    their images (``summary["sections"]`` holds their numbers only)."""
+    settings = _settings(summary)
     with atomic_output(outputs.summary_json) as tmp:
         tmp.write_text(json.dumps(_json_ready(summary), indent=2, sort_keys=True) + "\n")
     with atomic_output(outputs.summary_csv) as tmp:
@@ -261,11 +262,11 @@ def write_report(data: ReportData, outputs: ReportOutputs, title: str) -> None:
     )
     hits_of_event = {
         event: values["n_hits"]
-        for events in summary["per_event"].values()
+        for events in summary.get("per_event", {}).values()
         for event, values in events.items()
         if math.isfinite(values.get("n_hits", math.nan))
     }
-    plots.plot_stage_costs(data.jobs, hits_of_event, outputs.stages)
+    plots.plot_stage_costs(summary.get("stage_jobs", {}), hits_of_event, outputs.stages)
     eta = f"|η| &lt; {settings.max_abs_eta:g}" if settings.max_abs_eta is not None else "|η| cut"
     cut = f"p<sub>T</sub> ≥ {ETA_BINS_MIN_PT:g} GeV"
     cut_t = f"p<sub>T</sub> ≥ {t:g} GeV" if t is not None else "no threshold"
@@ -299,7 +300,7 @@ def write_report(data: ReportData, outputs: ReportOutputs, title: str) -> None:
     }
     page = render_report(
         summary, figures, title, settings=settings, links=links, stage_plot=stage_plot,
-        sections=data.sections,
+        sections=sections,
     )  # fmt: skip
     with atomic_output(outputs.html) as tmp:
         tmp.write_text(page)

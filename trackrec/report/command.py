@@ -48,12 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_report(args: argparse.Namespace) -> None:
     from trackrec.errors import TrackrecError
-    from trackrec.report.build import (
-        ReportOutputs,
-        build_report_data,
-        find_run_files,
-        write_report,
-    )
+    from trackrec.report.build import ReportOutputs, build_summary, find_run_files, write_report
     from trackrec.report.sections import load_section_file
     from trackrec.report.summary import read_plan_file
 
@@ -77,10 +72,10 @@ def run_report(args: argparse.Namespace) -> None:
     plan = read_plan_file(plan_path) if plan_path else None
     sections = [load_section_file(p) for p in args.section]
     run_name = Path(args.results_dir).name if args.results_dir else folder.resolve().parent.name
-    data = build_report_data(
+    summary, curves = build_summary(
         metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name
     )
-    title = args.title or f"trackrec report: {data.summary['provenance']['run']}"
+    title = args.title or f"trackrec report: {summary['provenance']['run']}"
     outputs = ReportOutputs.in_folder(folder)
-    write_report(data, outputs, title)
+    write_report(summary, curves, outputs, title, sections=sections)
     print(f"report written to {outputs.html}")

@@ -360,9 +360,24 @@ def _section(section: ReportSection) -> str:
     return "".join(parts)
 
 
-def _provenance(provenance: Mapping[str, Any], links: Mapping[str, str]) -> str:
+def _versions(summary: Mapping[str, Any]) -> str:
+    """Which trackrec made the metrics; a warning when versions are mixed."""
+    version = str(summary.get("trackrec_version", "unknown"))
+    made = summary.get("metrics_versions") or {}
+    listed = ", ".join(f"{_esc(v)} ({n} files)" for v, n in made.items())
+    line = f'<p class="meta">Metrics made by trackrec {listed}.</p>' if made else ""
+    if set(made) - {version}:
+        line += (
+            '<p class="fail">Warning: metrics of another trackrec version are mixed in; '
+            "rerun the stages that made them to compare like with like.</p>"
+        )
+    return line
+
+
+def _provenance(summary: Mapping[str, Any], links: Mapping[str, str]) -> str:
+    provenance = summary.get("provenance", {})
     lines = []
-    version = f"trackrec {_esc(provenance.get('trackrec_version', '?'))}"
+    version = f"trackrec {_esc(summary.get('trackrec_version', '?'))}"
     commit = provenance.get("git_commit")
     if commit:
         version += f" (commit {_esc(commit)})"
@@ -383,7 +398,8 @@ def _provenance(provenance: Mapping[str, Any], links: Mapping[str, str]) -> str:
         details = (
             f"<details><summary>the run's config (plan file)</summary><pre>{text}</pre></details>"
         )
-    return "".join(f'<p class="meta">{line}</p>' for line in lines) + details
+    html_lines = "".join(f'<p class="meta">{line}</p>' for line in lines)
+    return html_lines + _versions(summary) + details
 
 
 def _failures(failed: Sequence[Mapping[str, str]]) -> str:
@@ -421,7 +437,7 @@ def render_report(
 <title>{_esc(title)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>{_esc(title)}</h1>
-{_provenance(summary.get("provenance", {}), links)}
+{_provenance(summary, links)}
 <h2>Tracking performance</h2>
 <p>{n_events} scored test event{"s" if n_events != 1 else ""}; headline cut {cut}.</p>
 {_headline_table(methods, settings)}

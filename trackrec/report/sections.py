@@ -23,7 +23,8 @@ Numbers are formatted like the rest of the report.
 In the workflow, the stage's rule (or an aggregation rule of its own) writes the file, and
 ``get_report_sections`` in ``rules/common.smk`` lists it: the report rule passes each to
 ``trackrec report --section FILE``. From Python, build :class:`ReportSection` objects
-directly and pass them to :func:`trackrec.report.build.write_report`. The sections are also
+directly and pass them to :func:`trackrec.report.build.build_summary` (their numbers) and
+:func:`trackrec.report.build.write_report` (the page). The sections are also
 copied into ``summary.json`` under ``sections`` (title, text, metrics, table; not images).
 """
 

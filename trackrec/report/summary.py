@@ -30,6 +30,7 @@ class EventMetrics:
     method: str
     event: str
     values: dict[str, float]
+    version: str | None = None  # trackrec_version of the file (None: written before 0.1.0)
 
 
 def read_metrics_file(path: str | Path) -> EventMetrics:
@@ -44,7 +45,22 @@ def read_metrics_file(path: str | Path) -> EventMetrics:
     values = {
         k: (math.nan if v is None else float(v)) for k, v in raw.items() if not isinstance(v, str)
     }
-    return EventMetrics(method=path.parent.name, event=path.stem, values=values)
+    version = raw.get("trackrec_version")
+    return EventMetrics(
+        method=path.parent.name,
+        event=path.stem,
+        values=values,
+        version=version if isinstance(version, str) else None,
+    )
+
+
+def metrics_versions(metrics: Iterable[EventMetrics]) -> dict[str, int]:
+    """How many metrics files each trackrec version made (``unknown``: no version recorded)."""
+    counts: dict[str, int] = {}
+    for m in metrics:
+        key = m.version or "unknown"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def read_plan_file(path: str | Path) -> dict[str, Any]:
