@@ -50,6 +50,17 @@ window.addEventListener("load", function () {
     tables: wraps.map(function (w) { return {scroll: w.scrollWidth, client: w.clientWidth}; }),
     viewport_meta: !!document.querySelector('meta[name="viewport"]'),
   };
+  // sort the per-event table by TrackML score (column 6), twice: ascending, descending
+  var table = document.querySelector("table.per-event");
+  var scores = function () {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+      return parseFloat(r.cells[6].dataset.v);
+    });
+  };
+  table.tHead.rows[0].cells[6].click();
+  result.ascending = scores();
+  table.tHead.rows[0].cells[6].click();
+  result.descending = scores();
   var out = document.createElement("pre");
   out.id = "trackrec-probe";
   out.textContent = JSON.stringify(result);
@@ -180,6 +191,10 @@ def test_report_reads_well_in_a_browser(report_page: Path, width: int, tmp_path:
     assert probe["images"] == 7 and probe["broken_images"] == 0
     # the page never scrolls sideways; wide tables scroll inside their own box
     assert probe["page_width"] <= width
+    # clicking a header sorts the per-event table by that column, then the other way round
+    assert len(probe["ascending"]) == 5
+    assert probe["ascending"] == sorted(probe["ascending"])
+    assert probe["descending"] == sorted(probe["ascending"], reverse=True)
     headline = probe["tables"][0]
     assert headline["scroll"] <= headline["client"], "the headline table is cut off"
     # plots are two per row on a wide window and one per row on a narrow one

@@ -41,6 +41,8 @@ th, td { padding: 0.35em 0.65em; border-bottom: 1px solid #e4e4e7; text-align: r
 th { background: #f4f4f6; font-weight: 600; font-size: 0.9rem; line-height: 1.3; }
 th:first-child, td:first-child { text-align: left; }
 td.label { text-align: left; max-width: 28rem; }
+td.cut { white-space: nowrap; }
+table.per-event td:nth-child(2), table.per-event th:nth-child(2) { text-align: left; }
 .n, .sd { color: #6b6b70; font-size: 0.8em; white-space: nowrap; }
 .sd { display: block; }
 .missing { color: #999; }
@@ -116,15 +118,26 @@ def format_number(value: object, kind: str = "auto") -> str:
     return f"{x:.3g}"
 
 
-def format_mean(stats: Mapping[str, float] | None, kind: str, *, stacked: bool = False) -> str:
-    """``mean ± std`` (both formatted alike) and the number of events, as HTML."""
+def format_mean(
+    stats: Mapping[str, float] | None,
+    kind: str,
+    *,
+    stacked: bool = False,
+    usual_n: int | None = None,
+) -> str:
+    """``mean ± std`` (both formatted alike) and the number of events, as HTML.
+
+    ``stacked``: the ``± std`` on a second, smaller line, and ``n`` only where it differs
+    from ``usual_n`` (a table whose caption gives the usual number).
+    """
     if not stats or not _finite(stats.get("mean")):
         return '<span class="missing">–</span>'
     mean = format_number(stats["mean"], kind)
     std = format_number(stats.get("std"), kind)
     n = int(stats.get("n", 0))
     if stacked:
-        return f'{mean}<span class="sd">± {std} · n={n}</span>'
+        count = "" if n == usual_n else f" · n={n}"
+        return f'{mean}<span class="sd">± {std}{count}</span>'
     return f'{mean} ± {std} <span class="n">n={n}</span>'
 
 
@@ -213,15 +226,20 @@ def _threshold_tables(
 ) -> str:
     parts = []
     for method, metrics in methods.items():
+        n_events = int(max((s.get("n", 0) for s in metrics.values()), default=0))
         rows = []
         for t in settings.pt_thresholds:
-            cells = [f"<td>{_cut(t)}</td>"]
+            cells = [f'<td class="cut">{_cut(t)}</td>']
             for _, key, kind in _THRESHOLD_COLUMNS:
                 stats = metrics.get(f"{key}_pt{t:g}")
-                cells.append(f"<td>{format_mean(stats, kind, stacked=True)}</td>")
+                cells.append(f"<td>{format_mean(stats, kind, stacked=True, usual_n=n_events)}</td>")
             rows.append(cells)
-        head = ["particles of interest", *(label for label, _, _ in _THRESHOLD_COLUMNS)]
-        parts.append(f"<h3>{_esc(method)}</h3>" + _table(head, rows))
+        head = ["cut", *(label for label, _, _ in _THRESHOLD_COLUMNS)]
+        caption = (
+            f'<p class="meta">Mean ± std over its {n_events} events (n shown where a value is '
+            "defined in fewer).</p>"
+        )
+        parts.append(f"<h3>{_esc(method)}</h3>{caption}" + _table(head, rows))
     return "".join(parts)
 
 
@@ -306,7 +324,7 @@ def _per_event_table(
     cut = f" ({_cut(settings.headline_pt)})" if settings.headline_pt is not None else ""
     head = ["method", "event", *(label for label, _, _ in _PER_EVENT_COLUMNS)]
     return f"<p class=meta>Click a column header to sort; rates at the headline cut{cut}.</p>" + (
-        _table(head, rows, "sortable")
+        _table(head, rows, "sortable per-event")
     )
 
 
