@@ -1,6 +1,11 @@
 # The run's plan file and the aggregate report: summary.json/csv, report.html and its plots.
 
 
+# writing a small JSON file is not worth a cluster job
+localrules:
+    plan_file,
+
+
 rule plan_file:
     output:
         plan=f"{RUN}/plan.json",
