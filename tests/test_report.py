@@ -267,3 +267,22 @@ def test_mixed_metrics_versions_are_named_with_a_warning(run_dir: Path) -> None:
     page = (run_dir / "report" / "report.html").read_text()
     assert "Metrics made by trackrec 0.0.1 (1 files), unknown (1 files)" in page
     assert "Warning: metrics of another trackrec version are mixed in" in page
+
+
+def test_report_with_one_output_under_a_file_writes_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = write_metrics(tmp_path, "dbscan", "event000000001", {"trackml_score": 0.5})
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = tmp_path / "report"
+    argv = ["report", "--metrics", str(metrics), "--summary-json", str(out / "summary.json")]
+    assert main([*argv, "--html", str(blocker / "report.html")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and f"{blocker}: not a directory" in line, line
+    assert not out.exists() or not any(out.iterdir())
+    # per-file options put a file elsewhere; the page links to the summary files from there
+    elsewhere = tmp_path / "pages" / "page.html"
+    assert main([*argv, "--html", str(elsewhere)]) == 0
+    assert '<a href="../report/summary.json">' in elsewhere.read_text()
+    assert (out / "efficiency_vs_pt.png").exists() and not (out / "report.html").exists()

@@ -12,6 +12,7 @@ peak memory).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
@@ -25,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from trackrec import __version__
+from trackrec.errors import InputError
 from trackrec.io.atomic import atomic_output
 from trackrec.metrics.tracking import ETA_BINS_MIN_PT
 from trackrec.report import plots
@@ -223,6 +225,15 @@ def build_summary(
     return summary, curves
 
 
+def _make_folder(folder: Path) -> None:
+    """``mkdir -p``; a file where a folder should be is an InputError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
+        raise InputError(blocker, "not a directory (a folder in the path is a file)") from None
+
+
 def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
 
@@ -245,7 +256,13 @@ def write_report(
     sections: Sequence[ReportSection] = (),
 ) -> None:
     """Write every report file (each atomically); ``sections``: the stages' sections, with
-    their images (``summary["sections"]`` holds their numbers only)."""
+    their images (``summary["sections"]`` holds their numbers only).
+
+    Every output folder is made first, so that one that cannot be (a path under a file,
+    permission denied) stops the report before any file is written.
+    """
+    for path in dataclasses.astuple(outputs):
+        _make_folder(Path(path).parent)
     settings = _settings(summary)
     with atomic_output(outputs.summary_json) as tmp:
         tmp.write_text(json.dumps(_json_ready(summary), indent=2, sort_keys=True) + "\n")

@@ -3,7 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
+
+#: Per-file output options -> what they name; each overrides its file's place in the folder.
+OUTPUT_OPTIONS = {
+    "summary-json": "summary.json",
+    "summary-csv": "summary.csv",
+    "html": "report.html",
+    "plot-efficiency-pt": "the efficiency vs pT plot",
+    "plot-efficiency-eta": "the efficiency vs eta plot",
+    "plot-rates-pt": "the fake and duplicate rates vs pT plot",
+    "plot-rates-eta": "the fake and duplicate rates vs eta plot",
+    "plot-events": "the per-event plot",
+    "plot-stages": "the stage cost plot",
+}
+_OUTPUT_FIELDS = {
+    "summary-json": "summary_json",
+    "summary-csv": "summary_csv",
+    "html": "html",
+    "plot-efficiency-pt": "efficiency_pt",
+    "plot-efficiency-eta": "efficiency_eta",
+    "plot-rates-pt": "rates_pt",
+    "plot-rates-eta": "rates_eta",
+    "plot-events": "events",
+    "plot-stages": "stages",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="report sections written by stages (see trackrec.report.sections)",
     )
     parser.add_argument(
-        "--out-dir", help="folder of the report files (default: <results-dir>/report)"
+        "--out-dir",
+        help="folder of the report files (default: <results-dir>/report, or the folder of "
+        "--summary-json)",
     )
+    for option, meaning in OUTPUT_OPTIONS.items():
+        parser.add_argument(
+            f"--{option}", help=f"where to write {meaning} (default: in the folder)"
+        )
     parser.add_argument("--title", default=None, help="report title (default: from the run)")
     parser.set_defaults(handler=run_report)
 
@@ -61,8 +92,10 @@ def run_report(args: argparse.Namespace) -> None:
         folder = Path(args.out_dir)
     elif args.results_dir:
         folder = Path(args.results_dir) / "report"
+    elif args.summary_json:
+        folder = Path(args.summary_json).parent
     else:
-        raise TrackrecError("give --results-dir, or --out-dir and the files")
+        raise TrackrecError("give --results-dir, or --out-dir (or --summary-json) and the files")
     if not metrics:
         where = f" in {args.results_dir}/metrics" if args.results_dir else ""
         raise TrackrecError(f"no metrics files given or found{where}")
@@ -76,6 +109,11 @@ def run_report(args: argparse.Namespace) -> None:
         metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name
     )
     title = args.title or f"trackrec report: {summary['provenance']['run']}"
-    outputs = ReportOutputs.in_folder(folder)
+    overrides = {
+        field: Path(getattr(args, option.replace("-", "_")))
+        for option, field in _OUTPUT_FIELDS.items()
+        if getattr(args, option.replace("-", "_"))
+    }
+    outputs = dataclasses.replace(ReportOutputs.in_folder(folder), **overrides)
     write_report(summary, curves, outputs, title, sections=sections)
     print(f"report written to {outputs.html}")
