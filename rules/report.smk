@@ -61,12 +61,12 @@ rule report:
         ),
     params:
         folder=get_output_folder,
-        sections=get_report_section_options,
+        options=get_report_section_options,  # "--section FILE ...", each word quoted
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
         "trackrec report --plan {input.plan:q} --metrics {input.metrics:q}"
-        " --benchmarks {input.benchmarks:q} {params.sections}"
+        " --benchmarks {input.benchmarks:q} {params.options}"
         " --out-dir {params.folder:q} > {log:q} 2>&1"
