@@ -25,6 +25,7 @@ HEADLINE = (
     "eff_dm_pt0.9",
     "eff_perfect_pt0.9",
     "fake_rate_pt0.9",
+    "fake_rate_all",
     "duplicate_rate_pt0.9",
     "n_tracks",
     "n_hits",

@@ -143,6 +143,17 @@ def get_benchmark_files(wildcards):
     return files
 
 
+def get_report_sections(wildcards):
+    """Report section files of the stages (see trackrec.report.sections); add yours here."""
+    return []
+
+
+def get_report_section_options(wildcards, input):
+    """``--section FILE ...`` for the report's section inputs (nothing when there are none)."""
+    files = list(input.sections)
+    return " ".join(["--section", *map(shlex.quote, files)]) if files else ""
+
+
 def get_plan_config(wildcards):
     """The config sections that decide a run's plan, as JSON for ``trackrec plan``."""
     sections = {

@@ -1,6 +1,11 @@
 # The run's plan file and the aggregate report: summary.json/csv, report.html and its plots.
 
 
+# writing a small JSON file is not worth a cluster job
+localrules:
+    plan_file,
+
+
 rule plan_file:
     output:
         plan=f"{RUN}/plan.json",
@@ -19,6 +24,7 @@ rule report:
         plan=f"{RUN}/plan.json",
         metrics=get_metrics_files,
         benchmarks=get_benchmark_files,
+        sections=get_report_sections,
     output:
         summary_json=f"{RUN}/report/summary.json",
         summary_csv=f"{RUN}/report/summary.csv",
@@ -33,24 +39,34 @@ rule report:
             caption="../workflow/report/efficiency_vs_eta.rst",
             category="Tracking performance",
         ),
+        rates_pt=report(
+            f"{RUN}/report/fake_duplicate_vs_pt.png",
+            caption="../workflow/report/fake_duplicate_vs_pt.rst",
+            category="Tracking performance",
+        ),
+        rates_eta=report(
+            f"{RUN}/report/fake_duplicate_vs_eta.png",
+            caption="../workflow/report/fake_duplicate_vs_eta.rst",
+            category="Tracking performance",
+        ),
+        events=report(
+            f"{RUN}/report/events.png",
+            caption="../workflow/report/events.rst",
+            category="Tracking performance",
+        ),
         stages=report(
             f"{RUN}/report/stages.png",
             caption="../workflow/report/stages.rst",
             category="Resources",
         ),
-        scores=report(
-            f"{RUN}/report/scores.png",
-            caption="../workflow/report/scores.rst",
-            category="Tracking performance",
-        ),
+    params:
+        folder=get_output_folder,
+        options=get_report_section_options,  # "--section FILE ...", each word quoted
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
-        "trackrec report --metrics {input.metrics:q} --benchmarks {input.benchmarks:q}"
-        " --plan {input.plan:q}"
-        " --summary-json {output.summary_json:q} --summary-csv {output.summary_csv:q}"
-        " --html {output.html:q} --plot-efficiency-pt {output.eff_pt:q}"
-        " --plot-efficiency-eta {output.eff_eta:q} --plot-stages {output.stages:q}"
-        " --plot-scores {output.scores:q} > {log:q} 2>&1"
+        "trackrec report --plan {input.plan:q} --metrics {input.metrics:q}"
+        " --benchmarks {input.benchmarks:q} {params.options}"
+        " --out-dir {params.folder:q} > {log:q} 2>&1"

@@ -100,8 +100,10 @@ def test_report_command_writes_everything(run_dir: Path) -> None:
         "report.html",
         "efficiency_vs_pt.png",
         "efficiency_vs_eta.png",
+        "fake_duplicate_vs_pt.png",
+        "fake_duplicate_vs_eta.png",
+        "events.png",
         "stages.png",
-        "scores.png",
     ):
         assert (report / name).stat().st_size > 0, name
     summary = json.loads((report / "summary.json").read_text())
@@ -109,7 +111,7 @@ def test_report_command_writes_everything(run_dir: Path) -> None:
     assert summary["per_event_scores"]["dbscan"] == {"event000000001": 0.5, "event000000002": 0.7}
     assert summary["methods"]["dbscan"]["eff_dm_pt0.9"]["mean"] is None  # NaN -> null
     html = (report / "report.html").read_text()
-    assert "dbscan" in html and html.count("data:image/png;base64,") == 4
+    assert "dbscan" in html and html.count("data:image/png;base64,") == 6
     csv_lines = (report / "summary.csv").read_text().splitlines()
     assert csv_lines[0] == "section,name,metric,mean,std,n"
     assert any(line.startswith("stage,ingest,s_per_event,2.0") for line in csv_lines)
@@ -179,3 +181,108 @@ def test_bad_plan_file_is_one_line_error(run_dir: Path, capsys: pytest.CaptureFi
 def test_benchmark_stage_from_path() -> None:
     assert benchmark_stage("r/run/benchmarks/evaluate/dbscan/event000000001.tsv") == "evaluate"
     assert benchmark_stage("r/run/benchmarks/ingest/event000000001.tsv") == "ingest"
+
+
+def wilson_by_scan(k: int, n: int, z: float = 1.0) -> tuple[float, float]:
+    """The Wilson interval from its definition: every p with |k/n - p| <= z sqrt(p(1-p)/n)."""
+    import numpy as np
+
+    p = np.linspace(0, 1, 200_001)
+    inside = np.abs(k / n - p) <= z * np.sqrt(p * (1 - p) / n)
+    return float(p[inside].min()), float(p[inside].max())
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 1), (6, 6), (3, 7), (40, 50), (0, 1000)])
+def test_wilson_interval_matches_its_definition(k: int, n: int) -> None:
+    from trackrec.report.summary import wilson_interval
+
+    lo, hi = wilson_interval(k, n)
+    expected = wilson_by_scan(k, n)
+    assert (float(lo), float(hi)) == pytest.approx(expected, abs=2e-5)
+    assert 0 <= lo <= k / n <= hi <= 1
+    assert math.isnan(wilson_interval(0, 0)[0])
+
+
+def test_binned_fake_and_duplicate_rates_sum_over_events(tmp_path: Path) -> None:
+    # event 1: 4 selected tracks in the bin, 1 fake; 5 majority-matched tracks of 4 particles
+    # event 2: 6 selected tracks, 3 fake; 2 majority tracks of 2 particles
+    # -> fake 4/10, duplicate (7 - 6)/7; a version string in a metrics file is ignored
+    for event, counts in (
+        ("event000000001", (4, 1, 5, 4)),
+        ("event000000002", (6, 3, 2, 2)),
+    ):
+        kinds = ("tracks", "fake_tracks", "majority_tracks", "majority_particles")
+        values = {f"count_pt_0.9_1.2_{k}": v for k, v in zip(kinds, counts)}
+        values |= {"trackml_score": 0.5, "trackrec_version": "0.1.0"}
+        write_metrics(tmp_path, "m", event, values)
+    summary, curves = build_summary(sorted(tmp_path.glob("metrics/*/*.json")), [])
+    row = curves.iloc[0]
+    assert row["n_tracks"] == 10 and row["fake_rate"] == pytest.approx(0.4)
+    assert row["duplicate_rate"] == pytest.approx(1 / 7)
+    assert (row["fake_rate_lo"], row["fake_rate_hi"]) == pytest.approx(
+        wilson_by_scan(4, 10), abs=2e-5
+    )
+    assert set(summary["methods"]["m"]) == {"trackml_score"}
+
+
+def test_settings_without_a_plan_come_from_the_metric_keys(tmp_path: Path) -> None:
+    write_metrics(
+        tmp_path, "m", "event000000001", {"eff_dm_pt0.5": 0.5, "eff_dm_pt1.2": 0.4, "x": 1}
+    )
+    summary, _ = build_summary(sorted(tmp_path.glob("metrics/*/*.json")), [])
+    assert summary["settings"]["pt_thresholds"] == [0.5, 1.2]
+    assert summary["settings"]["headline_pt"] == 1.2  # nearest to 0.9
+    assert summary["settings"]["max_abs_eta"] is None
+    assert "No plan file" in summary["provenance"]["summary"][0]
+
+
+def test_report_follows_the_plan_config(run_dir: Path) -> None:
+    write_metrics(
+        run_dir, "dbscan", "event000000001", {"trackml_score": 0.5, "fake_rate_pt2": 0.25}
+    )
+    write_plan(
+        run_dir,
+        ["event000000001"],
+        ["dbscan"],
+        pt_thresholds=[2.0, 3.0],
+        max_abs_eta=2.5,
+        min_track_hits=5,
+    )
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    html = (run_dir / "report" / "report.html").read_text()
+    assert "fake rate, p<sub>T</sub> ≥ 2 GeV" in html and "0.250 ± 0.000" in html
+    assert "|η| &lt; 2.5" in html and "tracks per event (≥ 5 hits)" in html
+    assert "≥ 0.9 GeV</td>" not in html and "|η| &lt; 4" not in html
+
+
+def test_mixed_metrics_versions_are_named_with_a_warning(run_dir: Path) -> None:
+    from trackrec import __version__
+
+    path = run_dir / "metrics" / "dbscan" / "event000000001.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"trackrec_version": "0.0.1"}))
+    assert main(["report", "--results-dir", str(run_dir)]) == 0
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    assert summary["metrics_versions"] == {"0.0.1": 1, "unknown": 1}
+    assert summary["trackrec_version"] == __version__
+    page = (run_dir / "report" / "report.html").read_text()
+    assert "Metrics made by trackrec 0.0.1 (1 files), unknown (1 files)" in page
+    assert "Warning: metrics of another trackrec version are mixed in" in page
+
+
+def test_report_with_one_output_under_a_file_writes_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = write_metrics(tmp_path, "dbscan", "event000000001", {"trackml_score": 0.5})
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = tmp_path / "report"
+    argv = ["report", "--metrics", str(metrics), "--summary-json", str(out / "summary.json")]
+    assert main([*argv, "--html", str(blocker / "report.html")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and f"{blocker}: not a directory" in line, line
+    assert not out.exists() or not any(out.iterdir())
+    # per-file options put a file elsewhere; the page links to the summary files from there
+    elsewhere = tmp_path / "pages" / "page.html"
+    assert main([*argv, "--html", str(elsewhere)]) == 0
+    assert '<a href="../report/summary.json">' in elsewhere.read_text()
+    assert (out / "efficiency_vs_pt.png").exists() and not (out / "report.html").exists()

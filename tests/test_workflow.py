@@ -259,13 +259,20 @@ def test_tracking_edit_reruns_only_downstream(simulated_run: Path) -> None:
     }
 
 
+def test_metrics_edit_rewrites_the_plan_and_the_report(simulated_run: Path) -> None:
+    edited = {"pt_thresholds": [0.5, 1.0], "max_abs_eta": 2.5, "min_track_hits": 3}
+    result = snakemake("-n", *config_args(simulated_run, TINY_SIMULATION, metrics=edited))
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result.stdout) == {"all": 1, "evaluate": 2, "plan_file": 1, "report": 1}
+
+
 def test_snakemake_report_collects_the_plots(simulated_run: Path, tmp_path: Path) -> None:
     archive = tmp_path / "report.zip"
     result = snakemake("--report", str(archive), *config_args(simulated_run, TINY_SIMULATION))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
     names = zipfile.ZipFile(archive).namelist()
-    for plot in ("efficiency_vs_pt.png", "efficiency_vs_eta.png", "stages.png", "scores.png"):
+    for plot in ("efficiency_vs_pt.png", "fake_duplicate_vs_eta.png", "events.png", "stages.png"):
         assert any(name.endswith(plot) for name in names), plot
 
 

@@ -3,7 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
+
+#: Per-file output options -> what they name; each overrides its file's place in the folder.
+OUTPUT_OPTIONS = {
+    "summary-json": "summary.json",
+    "summary-csv": "summary.csv",
+    "html": "report.html",
+    "plot-efficiency-pt": "the efficiency vs pT plot",
+    "plot-efficiency-eta": "the efficiency vs eta plot",
+    "plot-rates-pt": "the fake and duplicate rates vs pT plot",
+    "plot-rates-eta": "the fake and duplicate rates vs eta plot",
+    "plot-events": "the per-event plot",
+    "plot-stages": "the stage cost plot",
+}
+_OUTPUT_FIELDS = {
+    "summary-json": "summary_json",
+    "summary-csv": "summary_csv",
+    "html": "html",
+    "plot-efficiency-pt": "efficiency_pt",
+    "plot-efficiency-eta": "efficiency_eta",
+    "plot-rates-pt": "rates_pt",
+    "plot-rates-eta": "rates_eta",
+    "plot-events": "events",
+    "plot-stages": "stages",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,23 +57,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="*",
         help="events that should have metrics, when there is no plan file (others: failed)",
     )
-    parser.add_argument("--title", default=None, help="report title (default: from the run folder)")
-    for name, meaning in (
-        ("summary-json", "summary.json"),
-        ("summary-csv", "summary.csv"),
-        ("html", "report.html"),
-        ("plot-efficiency-pt", "efficiency vs pT plot"),
-        ("plot-efficiency-eta", "efficiency vs eta plot"),
-        ("plot-stages", "stage time and memory plot"),
-        ("plot-scores", "per-event TrackML score plot"),
-    ):
-        parser.add_argument(f"--{name}", help=f"where to write the {meaning}")
+    parser.add_argument(
+        "--section",
+        nargs="*",
+        default=[],
+        metavar="SECTION.json",
+        help="report sections written by stages (see trackrec.report.sections)",
+    )
+    parser.add_argument(
+        "--out-dir",
+        help="folder of the report files (default: <results-dir>/report, or the folder of "
+        "--summary-json)",
+    )
+    for option, meaning in OUTPUT_OPTIONS.items():
+        parser.add_argument(
+            f"--{option}", help=f"where to write {meaning} (default: in the folder)"
+        )
+    parser.add_argument("--title", default=None, help="report title (default: from the run)")
     parser.set_defaults(handler=run_report)
 
 
 def run_report(args: argparse.Namespace) -> None:
     from trackrec.errors import TrackrecError
     from trackrec.report.build import ReportOutputs, build_summary, find_run_files, write_report
+    from trackrec.report.sections import load_section_file
     from trackrec.report.summary import read_plan_file
 
     metrics, benchmarks = list(args.metrics), list(args.benchmarks)
@@ -56,28 +88,32 @@ def run_report(args: argparse.Namespace) -> None:
         found_metrics, found_benchmarks = find_run_files(args.results_dir)
         metrics += found_metrics
         benchmarks += found_benchmarks
-        defaults = ReportOutputs.in_folder(Path(args.results_dir) / "report")
+    if args.out_dir:
+        folder = Path(args.out_dir)
+    elif args.results_dir:
+        folder = Path(args.results_dir) / "report"
     elif args.summary_json:
-        defaults = ReportOutputs.in_folder(Path(args.summary_json).parent)
+        folder = Path(args.summary_json).parent
     else:
-        raise TrackrecError("give --results-dir, or the output paths (--summary-json, ...)")
+        raise TrackrecError("give --results-dir, or --out-dir (or --summary-json) and the files")
     if not metrics:
         where = f" in {args.results_dir}/metrics" if args.results_dir else ""
         raise TrackrecError(f"no metrics files given or found{where}")
-    outputs = ReportOutputs(
-        summary_json=Path(args.summary_json or defaults.summary_json),
-        summary_csv=Path(args.summary_csv or defaults.summary_csv),
-        html=Path(args.html or defaults.html),
-        efficiency_pt=Path(args.plot_efficiency_pt or defaults.efficiency_pt),
-        efficiency_eta=Path(args.plot_efficiency_eta or defaults.efficiency_eta),
-        stages=Path(args.plot_stages or defaults.stages),
-        scores=Path(args.plot_scores or defaults.scores),
-    )
     plan_path = args.plan
     if plan_path is None and args.results_dir and (Path(args.results_dir) / "plan.json").exists():
         plan_path = Path(args.results_dir) / "plan.json"
     plan = read_plan_file(plan_path) if plan_path else None
-    summary, curves = build_summary(metrics, benchmarks, args.expected_events, plan)
-    title = args.title or f"trackrec report: {outputs.summary_json.parent.parent.name}"
-    write_report(summary, curves, outputs, title)
+    sections = [load_section_file(p) for p in args.section]
+    run_name = Path(args.results_dir).name if args.results_dir else folder.resolve().parent.name
+    summary, curves = build_summary(
+        metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name
+    )
+    title = args.title or f"trackrec report: {summary['provenance']['run']}"
+    overrides = {
+        field: Path(getattr(args, option.replace("-", "_")))
+        for option, field in _OUTPUT_FIELDS.items()
+        if getattr(args, option.replace("-", "_"))
+    }
+    outputs = dataclasses.replace(ReportOutputs.in_folder(folder), **overrides)
+    write_report(summary, curves, outputs, title, sections=sections)
     print(f"report written to {outputs.html}")

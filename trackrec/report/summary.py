@@ -120,11 +120,67 @@ def summarise_methods(metrics: Iterable[EventMetrics]) -> dict[str, dict[str, di
     return summary
 
 
-def efficiency_curves(metrics: Iterable[EventMetrics]) -> pd.DataFrame:
-    """Efficiency per bin of pT or eta, summed over events, with binomial uncertainties.
+def wilson_interval(
+    successes: np.ndarray, trials: np.ndarray, z: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial fraction, per entry; NaN where ``trials`` is 0.
 
-    Columns: method, var (pt/eta), lo, hi, n_particles, eff_dm, eff_perfect, err_dm,
-    err_perfect.
+    ``z = 1`` gives the central 68.3% interval (the "one sigma" of the plots). Unlike the
+    simple ``sqrt(p (1 - p) / n)`` it stays inside [0, 1] and does not collapse to zero width
+    when every trial (or none) succeeds: 6 of 6 gives [0.86, 1], not 1 ± 0.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denominator = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+        # exact algebra puts p inside [lo, hi] within [0, 1]; keep it so after rounding
+        lo = np.clip(np.minimum(centre - half, p), 0.0, 1.0)
+        hi = np.clip(np.maximum(centre + half, p), 0.0, 1.0)
+    empty = n <= 0
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+
+
+CURVE_COLUMNS = (
+    "method",
+    "var",
+    "lo",
+    "hi",
+    "n_particles",
+    "eff_dm",
+    "eff_perfect",
+    "err_dm",
+    "err_perfect",
+    "eff_dm_lo",
+    "eff_dm_hi",
+    "eff_perfect_lo",
+    "eff_perfect_hi",
+    "n_tracks",
+    "fake_rate",
+    "fake_rate_lo",
+    "fake_rate_hi",
+    "n_majority_tracks",
+    "duplicate_rate",
+    "duplicate_rate_lo",
+    "duplicate_rate_hi",
+)
+
+
+def _fraction(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(trials > 0, successes / trials, np.nan)
+
+
+def efficiency_curves(metrics: Iterable[EventMetrics]) -> pd.DataFrame:
+    """Efficiency, fake rate and duplicate rate per bin of pT or eta, summed over events.
+
+    One row per (method, var, bin); columns :data:`CURVE_COLUMNS`: ``n_particles`` and the
+    DM / perfect efficiencies with their simple binomial errors ``err_*`` (kept for
+    ``summary.json`` readers) and 68.3% Wilson intervals ``*_lo``/``*_hi``; ``n_tracks``
+    (selected tracks by their majority particle's bin) and the fake rate; ``n_majority_tracks``
+    and the duplicate rate. Metrics files without the track counts (older runs) give NaN there.
     """
     rows = []
     for m in metrics:
@@ -132,32 +188,94 @@ def efficiency_curves(metrics: Iterable[EventMetrics]) -> pd.DataFrame:
             parsed = parse_count_key(key)
             if parsed is not None:
                 rows.append((m.method, *parsed, value))
-    columns = [
-        "method",
-        "var",
-        "lo",
-        "hi",
-        "n_particles",
-        "eff_dm",
-        "eff_perfect",
-        "err_dm",
-        "err_perfect",
-    ]
     if not rows:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=list(CURVE_COLUMNS))
     frame = pd.DataFrame(rows, columns=["method", "var", "lo", "hi", "kind", "value"])
     wide = frame.pivot_table(
         index=["method", "var", "lo", "hi"], columns="kind", values="value", aggfunc="sum"
     ).reset_index()
-    n = wide["particles"].to_numpy(dtype=float)
+
+    def column(kind: str) -> np.ndarray:
+        if kind not in wide:
+            return np.full(len(wide), np.nan)
+        return wide[kind].to_numpy(dtype=np.float64)
+
     out = wide[["method", "var", "lo", "hi"]].copy()
+    n = column("particles")
     out["n_particles"] = n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for kind in ("dm", "perfect"):
-            eff = wide[kind].to_numpy(dtype=float) / n
-            out[f"eff_{kind}"] = eff
+    for kind in ("dm", "perfect"):
+        eff = _fraction(column(kind), n)
+        out[f"eff_{kind}"] = eff
+        with np.errstate(invalid="ignore", divide="ignore"):
             out[f"err_{kind}"] = np.sqrt(eff * (1 - eff) / n)
-    return out[columns].sort_values(["method", "var", "lo"]).reset_index(drop=True)
+        out[f"eff_{kind}_lo"], out[f"eff_{kind}_hi"] = wilson_interval(column(kind), n)
+    tracks, majority = column("tracks"), column("majority_tracks")
+    duplicates = majority - column("majority_particles")
+    for name, k, trials in (
+        ("fake_rate", column("fake_tracks"), tracks),
+        ("duplicate_rate", duplicates, majority),
+    ):
+        out[name] = _fraction(k, trials)
+        out[f"{name}_lo"], out[f"{name}_hi"] = wilson_interval(k, trials)
+    out["n_tracks"], out["n_majority_tracks"] = tracks, majority
+    return out[list(CURVE_COLUMNS)].sort_values(["method", "var", "lo"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The metrics config of a run, as far as it is known: from the plan file, else from the
+    metric keys (``max_abs_eta`` and ``min_track_hits`` are then unknown: None)."""
+
+    pt_thresholds: tuple[float, ...]
+    max_abs_eta: float | None
+    min_track_hits: int | None
+
+    @property
+    def headline_pt(self) -> float | None:
+        """The threshold of the headline table: 0.9 GeV if configured, else the nearest."""
+        if not self.pt_thresholds:
+            return None
+        return min(self.pt_thresholds, key=lambda t: (abs(t - 0.9), -t))
+
+
+def metrics_settings(
+    plan: Mapping[str, Any] | None, metrics: Iterable[EventMetrics]
+) -> MetricsSettings:
+    """The run's metrics settings: the plan's ``config.metrics``, else the thresholds found
+    in the metric keys (``eff_dm_pt{t}``)."""
+    section = (plan or {}).get("config", {}).get("metrics") or {}
+    if section.get("pt_thresholds"):
+        thresholds = tuple(sorted(float(t) for t in section["pt_thresholds"]))
+    else:
+        found = set()
+        for m in metrics:
+            for key in m.values:
+                if key.startswith("eff_dm_pt"):
+                    try:
+                        found.add(float(key[len("eff_dm_pt") :]))
+                    except ValueError:
+                        continue
+        thresholds = tuple(sorted(found))
+    eta = section.get("max_abs_eta")
+    hits = section.get("min_track_hits")
+    return MetricsSettings(
+        pt_thresholds=thresholds,
+        max_abs_eta=None if eta is None else float(eta),
+        min_track_hits=None if hits is None else int(hits),
+    )
+
+
+def per_event_values(
+    metrics: Iterable[EventMetrics], keys: Iterable[str]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``{method: {event: {key: value}}}`` for the given metric keys (NaN where absent)."""
+    wanted = list(keys)
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for m in sorted(metrics, key=lambda m: (m.method, m.event)):
+        table.setdefault(m.method, {})[m.event] = {
+            key: m.values.get(key, math.nan) for key in wanted
+        }
+    return table
 
 
 def summarise_stages(
