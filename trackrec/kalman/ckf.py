@@ -9,14 +9,16 @@
    disks on each side. A doublet must point to the luminous region (|z0| below ``seed_z0``)
    and turn no more than a particle of ``seed_min_pt`` could; the third hit must lie on the
    extrapolated line within a window; the circle through the three hits must have pT at
-   least ``seed_min_pt`` and |d0| at most ``seed_d0``, and the two r-z slopes must agree.
+   least ``seed_min_pt`` and |d0| at most ``seed_d0`` (both with the slack that the
+   sagitta's resolution leaves on short transverse lever arms), and the two r-z slopes must
+   agree. Hits on other modules of the seed's layers (overlaps) join the seed.
 3. **Propagation.** From the seed's helix (the triplet's perigee parameters, the three hits
    filtered in), each candidate moves to the nearest layer crossing ahead, scatters in the
    layer's material (the fit's process noise) and looks for hits in a window around the
    crossing; each hit's chi2 comes from the exact helix-plane intersection with its module.
    Every hit with chi2 below ``chi2_cut`` starts a branch (the ``max_branches`` best per
-   candidate), a layer without one is a hole; a second compatible hit on another module of
-   the same layer (module overlaps) is added to the branch. At most ``max_branches``
+   candidate), a layer without one is a hole; compatible hits on other modules of the same
+   layer (module overlaps; up to four hits per layer) are added to the branch. At most ``max_branches``
    candidates live per seed (most hits, then least chi2); a candidate stops after
    ``max_holes`` holes, half a turn, or when no layer lies ahead.
 4. **Ambiguity resolution.** Seeds are extended in parallel batches; in each batch the
@@ -57,6 +59,8 @@ PHI_BINS = 128
 S_BIN = 20.0  # mm
 STRIP_PITCH_V = 0.5  # mm: modules with a coarser v pitch are strips
 MAX_HITS = 48  # per candidate track
+SEED_HIT_SIGMA = 0.03  # mm: two pixel resolutions, the slack of a triplet's sagitta
+MAX_PER_LAYER = 4  # hits of one candidate on one layer (overlapping modules)
 
 
 def _param(default: Any, help: str) -> Any:
@@ -75,7 +79,7 @@ class CkfParams:
     chi2_cut: float = _param(15.0, "Largest chi2 (2 dof) of a hit added to a candidate.")
     max_branches: int = _param(3, "Candidates kept per seed, and branches per candidate.")
     max_holes: int = _param(2, "Layers crossed without a hit before a candidate stops.")
-    min_hits: int = _param(7, "Fewest hits of an accepted track.")
+    min_hits: int = _param(5, "Fewest hits of an accepted track.")
     max_shared: int = _param(1, "Most hits an accepted track may share with earlier tracks.")
     batch: int = _param(2048, "Seeds extended in parallel before their tracks are resolved.")
 
@@ -264,7 +268,13 @@ def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s
                                     continue
                                 d0, z0, phi0, theta, kappa = _seed_three(
                                     x[h_a], y[h_a], z[h_a], x[b], y[b], z[b], x[c], y[c], z[c], a)
-                                if abs(kappa) > kappa_max or abs(d0) > d0_max or abs(z0) > z0_max:
+                                # curvature known to ~ 8 sigma / chord^2 (sagitta): short
+                                # transverse lever arms (forward seeds) get that much slack
+                                chord = r[c] - r[h_a]
+                                rho_slack = 8.0 * SEED_HIT_SIGMA / (chord * chord)
+                                if abs(kappa) > kappa_max + rho_slack / a or abs(z0) > z0_max:
+                                    continue
+                                if abs(d0) > d0_max + 0.5 * rho_slack * r[h_a] * r[h_a]:
                                     continue
                                 if n_out >= max_seeds:
                                     return out[:n_out], True
@@ -407,6 +417,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
     cand = np.empty(128, np.int64)
     cand_chi2 = np.empty(128)
     best_hits = np.empty(MAX_HITS, np.int64)
+    modules_here = np.empty(MAX_PER_LAYER, np.int64)
     best_n = 0
     best_chi2 = np.inf
 
@@ -425,6 +436,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
     cv[0, 4, 4] = max(prior[4] * abs(kappa), prior[5]) ** 2
     s_prev = 0.0
     chi2 = 0.0
+    n_seed = 0
     for k in range(3):
         i = seed[k]
         if k > 0:
@@ -436,8 +448,36 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
             return 0, np.inf
         chi2 += c2
         s_prev = res[5]
-        hl[0, k] = i
-    nh[0] = 3
+        hl[0, n_seed] = i
+        n_seed += 1
+        # hits on other modules of this seed layer (overlaps), before its material
+        lk = hit_layer[i]
+        s_k = s_prev
+        margin = 4.0
+        s_here = r[i] if lay_disk[lk] else pos[i, 2]
+        n_cells = _cells(grid_start, s_lo, s_bins, lk, phi[i] - margin / r[i],
+                         phi[i] + margin / r[i], s_here - margin, s_here + margin, cells)  # fmt: skip
+        for ic in range(n_cells):
+            cell = cells[ic]
+            for kk in range(offsets[cell], offsets[cell + 1]):
+                other = cell_hits[kk]
+                if used[other] or hit_layer[other] != lk or n_seed >= MAX_PER_LAYER * 3:
+                    continue
+                taken_already = False
+                for m in range(n_seed):
+                    if hit_layer[hl[0, m]] == lk and module[hl[0, m]] == module[other]:
+                        taken_already = True
+                if taken_already:
+                    continue
+                if _hit_residual(st[0], cv[0], other, s_k, pos, axes, sigma, a, dpos, h, tmp,
+                                 res) < chi2_cut:  # fmt: skip
+                    c2 = _update_with(st[0], cv[0], other, s_k, pos, axes, sigma, a, dpos, h,
+                                      tmp, res)  # fmt: skip
+                    if np.isfinite(c2):
+                        hl[0, n_seed] = other
+                        n_seed += 1
+                        chi2 += c2
+    nh[0] = n_seed
     ch[0] = chi2
     sa[0] = s_prev
     ly[0] = hit_layer[i2]
@@ -541,26 +581,37 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
                     cnh[base] += 1
                     cch[base] += c2
                     csa[base] = res[5]
-                    # a second hit on another module of the layer (overlap)
-                    best_o = -1
-                    best_oc = chi2_cut
-                    for o in range(n_cand):
-                        other = cand[o]
-                        if module[other] == module[hit]:
-                            continue
-                        co = _hit_residual(cst[base], ccv[base], other, csa[base], pos, axes,
-                                           sigma, a, dpos, h, tmp, res)  # fmt: skip
-                        if co < best_oc:
-                            best_oc = co
-                            best_o = other
-                    if best_o >= 0 and cnh[base] < MAX_HITS:
+                    # more hits on other modules of the layer (overlapping modules)
+                    modules_here[0] = module[hit]
+                    n_here = 1
+                    while n_here < modules_here.shape[0] and cnh[base] < MAX_HITS:
+                        best_o = -1
+                        best_oc = chi2_cut
+                        for o in range(n_cand):
+                            other = cand[o]
+                            seen = False
+                            for m in range(n_here):
+                                if module[other] == modules_here[m]:
+                                    seen = True
+                            if seen:
+                                continue
+                            co = _hit_residual(cst[base], ccv[base], other, csa[base], pos, axes,
+                                               sigma, a, dpos, h, tmp, res)  # fmt: skip
+                            if co < best_oc:
+                                best_oc = co
+                                best_o = other
+                        if best_o < 0:
+                            break
                         co = _update_with(cst[base], ccv[base], best_o, csa[base], pos, axes,
                                           sigma, a, dpos, h, tmp, res)  # fmt: skip
-                        if np.isfinite(co):
-                            chl[base, cnh[base]] = best_o
-                            cnh[base] += 1
-                            cch[base] += co
-                            csa[base] = max(csa[base], res[5])
+                        if not np.isfinite(co):
+                            break
+                        chl[base, cnh[base]] = best_o
+                        cnh[base] += 1
+                        cch[base] += co
+                        csa[base] = max(csa[base], res[5])
+                        modules_here[n_here] = module[best_o]
+                        n_here += 1
                 _scatter(cst[base], ccv[base], csa[base], lay_disk[layer], lay_x0[layer], a,
                          mass, dpos, jac)  # fmt: skip
                 if cho[base] > max_holes:
