@@ -61,17 +61,24 @@ def bench_fit(hits: pd.DataFrame, repeats: int) -> None:
 
 def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int) -> None:
     from trackrec.kalman.ckf import CkfParams, find_tracks
-    from trackrec.metrics.tracking import track_metrics
+    from trackrec.metrics.tracking import match_tracks, particle_match_flags, track_metrics
 
     params = CkfParams()
     find_tracks(events[0][0], params, threads=threads)  # compile / warm up
     for hits, particles in events:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         track_id = find_tracks(hits, params, threads=threads)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         tracks = pd.DataFrame({"hit_id": hits["hit_id"].to_numpy(), "track_id": track_id})
         m = track_metrics(hits, particles, tracks, pt_thresholds=[0.9])
-        print(f"ckf: {len(hits)} hits, {elapsed:.2f} s/event ({threads} threads); "
+        dm, _ = particle_match_flags(particles, match_tracks(hits, tracks))
+        interest = (particles["reconstructable"] & (particles["pt"] > 0.9)
+                    & (particles["eta"].abs() < 4)).to_numpy()  # fmt: skip
+        primary = interest & (particles["vr"] < 1.0).to_numpy()
+        print(f"ckf: {len(hits)} hits, {elapsed:.2f} s/event ({threads} threads, {cpu:.2f} s CPU); "
+              f"primaries (vertex within 1 mm of the beam line) eff_dm {dm[primary].mean():.4f} "
+              f"({int(primary.sum())}), displaced {dm[interest & ~primary].mean():.4f} "
+              f"({int((interest & ~primary).sum())}); "
               f"eff_dm_pt0.9 {m['eff_dm_pt0.9']:.4f}, fake_rate_pt0.9 {m['fake_rate_pt0.9']:.4f}, "
               f"duplicate_rate_pt0.9 {m['duplicate_rate_pt0.9']:.4f}, "
               f"trackml_score {m['trackml_score']:.4f}")  # fmt: skip

@@ -79,7 +79,7 @@ class CkfParams:
     chi2_cut: float = _param(15.0, "Largest chi2 (2 dof) of a hit added to a candidate.")
     max_branches: int = _param(3, "Candidates kept per seed, and branches per candidate.")
     max_holes: int = _param(2, "Layers crossed without a hit before a candidate stops.")
-    min_hits: int = _param(5, "Fewest hits of an accepted track.")
+    min_hits: int = _param(6, "Fewest hits of an accepted track.")
     max_shared: int = _param(1, "Most hits an accepted track may share with earlier tracks.")
     batch: int = _param(2048, "Seeds extended in parallel before their tracks are resolved.")
 
