@@ -6,7 +6,7 @@ of the event in one call (numba, one thread), timed after a warm-up call, best o
 CKF (``--ckf``): ``find_tracks`` on the whole event with the configured threads, seconds per
 event (after a warm-up on the first event), and its efficiency and fake rate.
 
-    python benchmarks/bench_kalman.py --events 2 --pileup 200 [--ckf] [--threads 2]
+    python benchmarks/bench_kalman.py --events 2 --pileup 200 [--pulls] [--ckf] [--threads 2]
 """
 
 from __future__ import annotations
@@ -61,13 +61,16 @@ def bench_fit(hits: pd.DataFrame, repeats: int) -> None:
 
 def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int) -> None:
     from trackrec.kalman.ckf import CkfParams, find_tracks
+    from trackrec.kalman.fit import MaterialLayers
     from trackrec.metrics.tracking import match_tracks, particle_match_flags, track_metrics
+    from trackrec.simulate import build_detector
 
     params = CkfParams()
-    find_tracks(events[0][0], params, threads=threads)  # compile / warm up
+    material = MaterialLayers.from_detector(build_detector())
+    find_tracks(events[0][0], params, material=material, threads=threads)  # compile / warm up
     for hits, particles in events:
         start, start_cpu = time.perf_counter(), time.process_time()
-        track_id = find_tracks(hits, params, threads=threads)
+        track_id = find_tracks(hits, params, material=material, threads=threads)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         tracks = pd.DataFrame({"hit_id": hits["hit_id"].to_numpy(), "track_id": track_id})
         m = track_metrics(hits, particles, tracks, pt_thresholds=[0.9])
@@ -84,6 +87,42 @@ def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int) -> 
               f"trackml_score {m['trackml_score']:.4f}")  # fmt: skip
 
 
+def print_pulls(events: list[tuple[pd.DataFrame, pd.DataFrame]]) -> None:
+    """Pull table of truth tracks (every particle's hits) fitted with the default settings."""
+    from trackrec.kalman.fit import PARAMETERS, MaterialLayers, fitted_frame
+    from trackrec.kalman.summary import method_summary, residual_frame
+    from trackrec.metrics.resolution import pruned_rms, quantile_width
+    from trackrec.simulate import build_detector
+
+    material = MaterialLayers.from_detector(build_detector())
+    frames = []
+    for hits, particles in events:
+        real = hits[hits["particle_id"] != 0]
+        tracks = pd.DataFrame({"hit_id": real["hit_id"], "track_id": real["particle_id"]})
+        frame = fitted_frame(hits, tracks, particles, material=material)
+        info = particles.set_index("particle_id").reindex(frame["particle_id"])
+        frames.append(frame.assign(pion=(info["particle_type"].abs() == 211).to_numpy(),
+                                   vr=info["vr"].to_numpy()))  # fmt: skip
+    fitted = pd.concat(frames, ignore_index=True)
+    samples = {
+        "primary pions, pT > 0.5 GeV": fitted["pion"] & (fitted["vr"] < 1) & (fitted["true_pt"] > 0.5),
+        "all particles, pT > 0.5 GeV": fitted["true_pt"] > 0.5,
+        "all particles": fitted["true_pt"] > 0,
+    }  # fmt: skip
+    for label, chosen in samples.items():
+        res = residual_frame(fitted[chosen.to_numpy()])
+        print(f"pulls, {label} ({len(res)} tracks): parameter, mean, pruned RMS, 68% quantile")
+        for name in PARAMETERS:
+            mean, rms, _ = pruned_rms(res[f"pull_{name}"])
+            print(f"  {name:6s} {mean:+.3f} {rms:.3f} {quantile_width(res[f'pull_{name}']):.3f}")
+    summary = method_summary(fitted)
+    print(f"charge misidentification {summary['charge_misid_rate']:.4f}; fit failures "
+          f"{summary['fit_failure_rate']:.4f}; relative pT resolution (pruned RMS / quantile):")
+    for row in summary["rel_pt_vs_pt"]:
+        print(f"  pT {row['lo']:g}-{row['hi']:g} GeV: {row['rms']:.4f} / "
+              f"{row['quantile_width']:.4f} ({row['n']:.0f} tracks)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1)
@@ -93,6 +132,7 @@ def main() -> None:
     parser.add_argument("--ckf", action="store_true", help="also time the CKF track finder")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit benchmark")
     parser.add_argument("--threads", type=int, default=2, help="CKF threads")
+    parser.add_argument("--pulls", action="store_true", help="print the fit's pull table")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -105,6 +145,8 @@ def main() -> None:
     if not args.no_fit:
         for hits, _ in events:
             bench_fit(hits, args.repeats)
+    if args.pulls:
+        print_pulls(events)
     if args.ckf:
         bench_ckf(events, args.threads)
 

@@ -71,12 +71,12 @@ class FitParams:
     radiation_lengths_per_mm: float = _param(
         RADIATION_LENGTHS_PER_MM, "Material x/X0 per mm of module thickness (the simulator's)."
     )
-    passes: int = _param(2, "Filter-smoother passes; each starts from the previous result.")
+    passes: int = _param(1, "Filter-smoother passes; each starts from the previous result.")
     min_hits: int = _param(3, "Tracks with fewer hits are not fitted.")
-    prior_d0: float = _param(2.0, "Prior sigma of d0 around the starting helix, mm.")
+    prior_d0: float = _param(5.0, "Prior sigma of d0 around the starting helix, mm.")
     prior_z0: float = _param(20.0, "Prior sigma of z0, mm.")
-    prior_phi: float = _param(0.01, "Prior sigma of phi, rad.")
-    prior_theta: float = _param(0.01, "Prior sigma of theta, rad.")
+    prior_phi: float = _param(0.05, "Prior sigma of phi, rad.")
+    prior_theta: float = _param(0.03, "Prior sigma of theta, rad.")
     prior_qopt: float = _param(0.3, "Prior sigma of q/pT relative to the starting value.")
     prior_qopt_floor: float = _param(0.02, "Smallest prior sigma of q/pT, 1/GeV.")
 
