@@ -49,9 +49,9 @@ from trackrec.kalman.fit import (
 from trackrec.kalman.helix import (
     CURVATURE_PER_TESLA_GEV,
     _helix_point,
-    _measurement_jacobian,
     _plane_intersection,
     _position_derivatives,
+    _residual_and_jacobian,
     _seed_three,
 )
 
@@ -330,12 +330,8 @@ def _hit_residual(state, cov, i, s_guess, pos, axes, sigma, a, dpos, h, tmp, out
                             axes[i, 2, 0], axes[i, 2, 1], axes[i, 2, 2], s_guess)  # fmt: skip
     if not np.isfinite(s) or abs(s - s_guess) > 200.0:
         return np.inf
-    px, py, pz, _ = _helix_point(state[0], state[1], state[2], state[3], state[4], a, s)
-    dx, dy, dz = px - pos[i, 0], py - pos[i, 1], pz - pos[i, 2]
-    r0 = -(dx * axes[i, 0, 0] + dy * axes[i, 0, 1] + dz * axes[i, 0, 2])
-    r1 = -(dx * axes[i, 1, 0] + dy * axes[i, 1, 1] + dz * axes[i, 1, 2])
-    _measurement_jacobian(state[0], state[1], state[2], state[3], state[4], a, s, axes[i],
-                          dpos, h)  # fmt: skip
+    r0, r1 = _residual_and_jacobian(state[0], state[1], state[2], state[3], state[4], a, s,
+                                    axes[i], pos[i, 0], pos[i, 1], pos[i, 2], h)  # fmt: skip
     for rr in range(5):
         t0 = 0.0
         t1 = 0.0
