@@ -30,6 +30,16 @@ def simulated_event(event_id: int, pileup: float, seed: int) -> tuple[pd.DataFra
     return hits, build_particles_table(ev["particles"], ev["truth"], ev["hits"])
 
 
+def trackml_event(prefix: str, detectors: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A real TrackML event with truth: hits and particles tables, and its detector frame."""
+    from trackrec.io import build_hits_table, build_particles_table, load_detector, load_event
+
+    hits, cells, truth, particles = load_event(prefix, ["hits", "cells", "truth", "particles"])
+    detector = load_detector(detectors)
+    table = build_hits_table(hits, cells, truth, particles, detector)
+    return table, build_particles_table(particles, truth, hits), detector
+
+
 def bench_fit(hits: pd.DataFrame, repeats: int) -> None:
     from trackrec.kalman.fit import FitParams, MaterialLayers, fit_arrays, flight_order, hit_arrays
     from trackrec.simulate import build_detector
@@ -59,14 +69,15 @@ def bench_fit(hits: pd.DataFrame, repeats: int) -> None:
               f"{n_tracks / best_cpu:,.0f} tracks/s/core (failed: {int((~result.ok).sum())})")  # fmt: skip
 
 
-def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int) -> None:
+def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int,
+              detector: pd.DataFrame | None = None) -> None:  # fmt: skip
     from trackrec.kalman.ckf import CkfParams, find_tracks
     from trackrec.kalman.fit import MaterialLayers
     from trackrec.metrics.tracking import match_tracks, particle_match_flags, track_metrics
     from trackrec.simulate import build_detector
 
     params = CkfParams()
-    material = MaterialLayers.from_detector(build_detector())
+    material = MaterialLayers.from_detector(build_detector() if detector is None else detector)
     find_tracks(events[0][0], params, material=material, threads=threads)  # compile / warm up
     for hits, particles in events:
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -87,14 +98,15 @@ def bench_ckf(events: list[tuple[pd.DataFrame, pd.DataFrame]], threads: int) -> 
               f"trackml_score {m['trackml_score']:.4f}")  # fmt: skip
 
 
-def print_pulls(events: list[tuple[pd.DataFrame, pd.DataFrame]]) -> None:
+def print_pulls(events: list[tuple[pd.DataFrame, pd.DataFrame]],
+                detector: pd.DataFrame | None = None) -> None:  # fmt: skip
     """Pull table of truth tracks (every particle's hits) fitted with the default settings."""
     from trackrec.kalman.fit import PARAMETERS, MaterialLayers, fitted_frame
     from trackrec.kalman.summary import method_summary, residual_frame
     from trackrec.metrics.resolution import pruned_rms, quantile_width
     from trackrec.simulate import build_detector
 
-    material = MaterialLayers.from_detector(build_detector())
+    material = MaterialLayers.from_detector(build_detector() if detector is None else detector)
     frames = []
     for hits, particles in events:
         real = hits[hits["particle_id"] != 0]
@@ -118,9 +130,17 @@ def print_pulls(events: list[tuple[pd.DataFrame, pd.DataFrame]]) -> None:
     summary = method_summary(fitted)
     print(f"charge misidentification {summary['charge_misid_rate']:.4f}; fit failures "
           f"{summary['fit_failure_rate']:.4f}; relative pT resolution (pruned RMS / quantile):")
+    def number(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:+.4f}"
+
     for row in summary["rel_pt_vs_pt"]:
-        print(f"  pT {row['lo']:g}-{row['hi']:g} GeV: {row['rms']:.4f} / "
-              f"{row['quantile_width']:.4f} ({row['n']:.0f} tracks)")
+        print(f"  pT {row['lo']:g}-{row['hi']:g} GeV: {number(row['rms'])} / "
+              f"{number(row['quantile_width'])} ({row['n']:.0f} tracks)")
+    print("relative pT residual vs eta (pT > 0.9 GeV): pruned mean / pruned RMS")
+    for row in summary["rel_pt_vs_eta"]:
+        if row["n"]:
+            print(f"  eta {row['lo']:g}..{row['hi']:g}: {number(row['mean'])} / "
+                  f"{number(row['rms'])} ({row['n']:.0f} tracks)")
 
 
 def main() -> None:
@@ -133,11 +153,18 @@ def main() -> None:
     parser.add_argument("--no-fit", action="store_true", help="skip the fit benchmark")
     parser.add_argument("--threads", type=int, default=2, help="CKF threads")
     parser.add_argument("--pulls", action="store_true", help="print the fit's pull table")
+    parser.add_argument("--trackml", metavar="PREFIX",
+                        help="use this real TrackML event (with truth) instead of simulated ones")
+    parser.add_argument("--detectors", help="its detectors.csv[.gz] (with --trackml)")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    events = []
-    for i in range(args.events):
+    events, detector = [], None
+    if args.trackml:
+        hits, particles, detector = trackml_event(args.trackml, args.detectors)
+        events.append((hits, particles))
+        print(f"TrackML event {args.trackml}: {len(hits)} hits")
+    for i in range(0 if args.trackml else args.events):
         start = time.perf_counter()
         events.append(simulated_event(1000 + i, args.pileup, args.seed))
         print(f"simulated event {1000 + i}: {len(events[-1][0])} hits "
@@ -146,9 +173,9 @@ def main() -> None:
         for hits, _ in events:
             bench_fit(hits, args.repeats)
     if args.pulls:
-        print_pulls(events)
+        print_pulls(events, detector)
     if args.ckf:
-        bench_ckf(events, args.threads)
+        bench_ckf(events, args.threads, detector)
 
 
 if __name__ == "__main__":
