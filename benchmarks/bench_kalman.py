@@ -40,6 +40,30 @@ def trackml_event(prefix: str, detectors: str) -> tuple[pd.DataFrame, pd.DataFra
     return table, build_particles_table(particles, truth, hits), detector
 
 
+def print_field(hits: pd.DataFrame) -> None:
+    """The field along each particle's path from its true momentum at consecutive hits:
+    B = -(turn of the momentum's azimuth) / (transverse distance) * pT / (0.0003 q),
+    in bins of |z| (pT > 0.5 GeV, hits at least 20 mm apart)."""
+    real = hits[(hits["particle_id"] != 0) & (hits["tpt"] > 0.5)].copy()
+    real["r"] = np.hypot(real["x"], real["y"])
+    real = real.sort_values(["particle_id", "r"])
+    same = real["particle_id"].to_numpy()[1:] == real["particle_id"].to_numpy()[:-1]
+    x, y, z = (real[c].to_numpy(np.float64) for c in ("x", "y", "z"))
+    phi = np.arctan2(real["tpy"].to_numpy(np.float64), real["tpx"].to_numpy(np.float64))
+    pt, q = real["tpt"].to_numpy(np.float64), real["q"].to_numpy(np.float64)
+    step = np.hypot(np.diff(x), np.diff(y))
+    turn = (np.diff(phi) + np.pi) % (2 * np.pi) - np.pi
+    keep = same & (step > 20.0)
+    field = -turn[keep] / step[keep] * pt[:-1][keep] / (0.0003 * q[:-1][keep])
+    mid_z = np.abs(0.5 * (z[1:] + z[:-1]))[keep]
+    print("field from the truth momenta, T (median, 25%-75%) by |z| of the hit pair:")
+    for lo in range(0, 3000, 500):
+        sel = (mid_z >= lo) & (mid_z < lo + 500)
+        if sel.sum() >= 10:
+            a, b, c = np.percentile(field[sel], [25, 50, 75])
+            print(f"  |z| {lo}-{lo + 500} mm: {b:.2f} ({a:.2f}-{c:.2f}), {int(sel.sum())} pairs")
+
+
 def bench_fit(hits: pd.DataFrame, repeats: int) -> None:
     from trackrec.kalman.fit import FitParams, MaterialLayers, fit_arrays, flight_order, hit_arrays
     from trackrec.simulate import build_detector
@@ -172,6 +196,8 @@ def main() -> None:
     if not args.no_fit:
         for hits, _ in events:
             bench_fit(hits, args.repeats)
+    if args.trackml:
+        print_field(events[0][0])
     if args.pulls:
         print_pulls(events, detector)
     if args.ckf:
