@@ -32,6 +32,7 @@ The kernels are private (``@njit(cache=True)``); :func:`find_tracks` validates a
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -731,11 +732,15 @@ def find_tracks(hits: pd.DataFrame, params: CkfParams | None = None, *,
     pixel = hits["pitch_v"].to_numpy() < STRIP_PITCH_V
     triples = seed_triples(layers, set(arrays["layer"][pixel].tolist()))
     a = CURVATURE_PER_TESLA_GEV * fit_params.field_tesla
-    seeds, _ = _find_seeds(triples, pos[:, 0].copy(), pos[:, 1].copy(), pos[:, 2].copy(), r, phi,
+    max_seeds = max(4 * n, 1000)
+    seeds, truncated = _find_seeds(triples, pos[:, 0].copy(), pos[:, 1].copy(), pos[:, 2].copy(), r, phi,
                            layers.disk, layers.position, grid.layer_start, grid.s_lo, grid.s_bins,
                            grid.offsets, grid.cell_hits, a, params.seed_min_pt, params.seed_z0,
                            params.seed_d0, params.seed_window, params.seed_slope,
-                           max(4 * n, 1000))  # fmt: skip
+                           max_seeds)  # fmt: skip
+    if truncated:
+        warnings.warn(f"CKF: more than {max_seeds} seeds; the rest of the event is not seeded",
+                      stacklevel=2)  # fmt: skip
     module = hits["module_id"].to_numpy(np.int64)
     used = np.zeros(n, np.bool_)
     track_of = np.full(n, -1, np.int64)
