@@ -69,9 +69,9 @@ def test_seeds_pass_the_cuts_and_cover_the_particles(event: dict[str, pd.DataFra
     triples = ckf.seed_triples(material, set(arrays["layer"][hits["pitch_v"].to_numpy() < 0.5].tolist()))
     seeds, truncated = ckf._find_seeds(triples, pos[:, 0].copy(), pos[:, 1].copy(), pos[:, 2].copy(), r, phi,
                                        material.disk, material.position, grid.layer_start, grid.s_lo,
-                                       grid.s_bins, grid.offsets, grid.cell_hits, ref.A, params.seed_min_pt,
-                                       params.seed_z0, params.seed_d0, params.seed_window,
-                                       params.seed_slope, 100_000)  # fmt: skip
+                                       grid.s_bins, grid.phi_bins, grid.s_bin, grid.offsets, grid.cell_hits,
+                                       ref.A, params.seed_min_pt, params.seed_z0, params.seed_d0,
+                                       params.seed_window, params.seed_slope, 0.03, 100_000)  # fmt: skip
     assert not truncated and len(seeds) > 0
     for a, b, c in seeds[:: max(1, len(seeds) // 200)]:
         d0, z0, _, theta, kappa = ref.seed(pos[a], pos[b], pos[c])

@@ -99,6 +99,8 @@ class CkfParams:
 class HitGrid:
     """Hits of each layer in (phi, s) cells: ``cell_hits[offsets[c]:offsets[c + 1]]``."""
 
+    phi_bins: int
+    s_bin: float  # mm
     layer_start: np.ndarray  # first cell of each layer
     s_lo: np.ndarray  # per layer
     s_bins: np.ndarray
@@ -125,7 +127,8 @@ def build_grid(layer: np.ndarray, phi: np.ndarray, s: np.ndarray, n_layers: int)
     order = hits[np.argsort(cell[hits], kind="stable")]
     offsets = np.zeros(layer_start[-1] + 1, np.int64)
     np.add.at(offsets, cell[hits] + 1, 1)
-    return HitGrid(layer_start=layer_start[:-1].copy(), s_lo=s_lo, s_bins=s_bins,
+    return HitGrid(phi_bins=PHI_BINS, s_bin=S_BIN, layer_start=layer_start[:-1].copy(),
+                   s_lo=s_lo, s_bins=s_bins,
                    offsets=np.cumsum(offsets), cell_hits=order.astype(np.int64))  # fmt: skip
 
 
@@ -168,23 +171,23 @@ def seed_triples(layers: MaterialLayers, pixel_keys: set[int]) -> np.ndarray:
 
 
 @njit(cache=True)
-def _cells(grid_start, s_lo, s_bins, layer, phi_lo, phi_hi, s_min, s_max, out):
+def _cells(grid_start, s_lo, s_bins, phi_bins, s_bin, layer, phi_lo, phi_hi, s_min, s_max, out):
     """Cells of ``layer`` covering [phi_lo, phi_hi] x [s_min, s_max]; returns their count."""
     n_s = s_bins[layer]
-    b0 = int(np.floor((s_min - s_lo[layer]) / S_BIN))
-    b1 = int(np.floor((s_max - s_lo[layer]) / S_BIN))
+    b0 = int(np.floor((s_min - s_lo[layer]) / s_bin))
+    b1 = int(np.floor((s_max - s_lo[layer]) / s_bin))
     b0 = max(b0, 0)
     b1 = min(b1, n_s - 1)
     if b1 < b0:
         return 0
-    width = 2.0 * np.pi / PHI_BINS
+    width = 2.0 * np.pi / phi_bins
     p0 = int(np.floor((phi_lo + np.pi) / width))
     p1 = int(np.floor((phi_hi + np.pi) / width))
-    if p1 - p0 >= PHI_BINS:
-        p1 = p0 + PHI_BINS - 1
+    if p1 - p0 >= phi_bins:
+        p1 = p0 + phi_bins - 1
     count = 0
     for p in range(p0, p1 + 1):
-        pb = p % PHI_BINS
+        pb = p % phi_bins
         for sb in range(b0, b1 + 1):
             if count < out.shape[0]:
                 out[count] = grid_start[layer] + pb * n_s + sb
@@ -198,8 +201,9 @@ def _wrap(angle):
 
 
 @njit(cache=True)
-def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s_bins, offsets,
-                cell_hits, a, min_pt, z0_max, d0_max, window, slope_cut, max_seeds):  # fmt: skip
+def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s_bins, phi_bins,
+                s_bin, offsets, cell_hits, a, min_pt, z0_max, d0_max, window, slope_cut,
+                hit_sigma, max_seeds):  # fmt: skip
     """Seed triplets (hit indices in flight order, n x 3) passing the cuts of the module
     docstring, and whether ``max_seeds`` cut the list short."""
     out = np.empty((max_seeds, 3), np.int64)
@@ -210,7 +214,7 @@ def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s
     cells_c = np.empty(8192, np.int64)
     for t in range(triples.shape[0]):
         la, lb, lc = triples[t, 0], triples[t, 1], triples[t, 2]
-        for cb in range(grid_start[lb], grid_start[lb] + PHI_BINS * s_bins[lb]):
+        for cb in range(grid_start[lb], grid_start[lb] + phi_bins * s_bins[lb]):
             for kb in range(offsets[cb], offsets[cb + 1]):
                 b = cell_hits[kb]
                 dphi = 0.5 * rho_max * r[b] + 0.01
@@ -224,7 +228,7 @@ def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s
                     z1 = z0_max + (z[b] - z0_max) * f
                     z2 = -z0_max + (z[b] + z0_max) * f
                     s_min, s_max = min(z1, z2) - 10.0, max(z1, z2) + 10.0
-                n_ca = _cells(grid_start, s_lo, s_bins, la, phi[b] - dphi, phi[b] + dphi,
+                n_ca = _cells(grid_start, s_lo, s_bins, phi_bins, s_bin, la, phi[b] - dphi, phi[b] + dphi,
                               s_min, s_max, cells_a)  # fmt: skip
                 for ia in range(n_ca):
                     ca = cells_a[ia]
@@ -254,7 +258,7 @@ def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s
                             s_window = window + 3.0 * abs(cot_ab)
                         phi_c = phi[b] + dphi_ab / dr_ab * (r_c - r[b])
                         dphi_c = (window + 2.0) / r_c
-                        n_cc = _cells(grid_start, s_lo, s_bins, lc, phi_c - dphi_c, phi_c + dphi_c,
+                        n_cc = _cells(grid_start, s_lo, s_bins, phi_bins, s_bin, lc, phi_c - dphi_c, phi_c + dphi_c,
                                       s_c - s_window, s_c + s_window, cells_c)  # fmt: skip
                         for ic in range(n_cc):
                             cc = cells_c[ic]
@@ -272,7 +276,7 @@ def _find_seeds(triples, x, y, z, r, phi, lay_disk, lay_pos, grid_start, s_lo, s
                                 # curvature known to ~ 8 sigma / chord^2 (sagitta): short
                                 # transverse lever arms (forward seeds) get that much slack
                                 chord = r[c] - r[h_a]
-                                rho_slack = 8.0 * SEED_HIT_SIGMA / (chord * chord)
+                                rho_slack = 8.0 * hit_sigma / (chord * chord)
                                 if abs(kappa) > kappa_max + rho_slack / a or abs(z0) > z0_max:
                                     continue
                                 if abs(d0) > d0_max + 0.5 * rho_slack * r[h_a] * r[h_a]:
@@ -383,14 +387,16 @@ def _update_with(state, cov, i, s_guess, pos, axes, sigma, a, dpos, h, tmp, res)
 
 @njit(cache=True)
 def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_disk, lay_pos,
-                 lay_lo, lay_hi, lay_x0, grid_start, s_lo, s_bins, offsets, cell_hits, a, mass,
-                 prior, chi2_cut, nb, max_holes, out_hits):  # fmt: skip
-    """Run the CKF from one seed; writes the best candidate's hits into ``out_hits`` and
-    returns (number of hits, chi2)."""
+                 lay_lo, lay_hi, lay_x0, grid_start, s_lo, s_bins, phi_bins, s_bin, offsets,
+                 cell_hits, a, mass, prior, chi2_cut, nb, max_holes, max_per_layer,
+                 out_hits):  # fmt: skip
+    """Run the CKF from one seed; writes the best candidate's hits into ``out_hits`` (its
+    length bounds a candidate's hits) and returns (number of hits, chi2)."""
+    max_hits = out_hits.shape[0]
     n_child = nb * (nb + 1)
     st = np.empty((nb, 5))
     cv = np.empty((nb, 5, 5))
-    hl = np.empty((nb, MAX_HITS), np.int64)
+    hl = np.empty((nb, max_hits), np.int64)
     nh = np.zeros(nb, np.int64)
     ch = np.zeros(nb)
     ho = np.zeros(nb, np.int64)
@@ -399,7 +405,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
     alive = np.zeros(nb, np.bool_)
     cst = np.empty((n_child, 5))
     ccv = np.empty((n_child, 5, 5))
-    chl = np.empty((n_child, MAX_HITS), np.int64)
+    chl = np.empty((n_child, max_hits), np.int64)
     cnh = np.zeros(n_child, np.int64)
     cch = np.zeros(n_child)
     cho = np.zeros(n_child, np.int64)
@@ -413,8 +419,8 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
     cells = np.empty(4096, np.int64)
     cand = np.empty(128, np.int64)
     cand_chi2 = np.empty(128)
-    best_hits = np.empty(MAX_HITS, np.int64)
-    modules_here = np.empty(MAX_PER_LAYER, np.int64)
+    best_hits = np.empty(max_hits, np.int64)
+    modules_here = np.empty(max_per_layer, np.int64)
     best_n = 0
     best_chi2 = np.inf
 
@@ -452,13 +458,13 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
         s_k = s_prev
         margin = 4.0
         s_here = r[i] if lay_disk[lk] else pos[i, 2]
-        n_cells = _cells(grid_start, s_lo, s_bins, lk, phi[i] - margin / r[i],
+        n_cells = _cells(grid_start, s_lo, s_bins, phi_bins, s_bin, lk, phi[i] - margin / r[i],
                          phi[i] + margin / r[i], s_here - margin, s_here + margin, cells)  # fmt: skip
         for ic in range(n_cells):
             cell = cells[ic]
             for kk in range(offsets[cell], offsets[cell + 1]):
                 other = cell_hits[kk]
-                if used[other] or hit_layer[other] != lk or n_seed >= MAX_PER_LAYER * 3:
+                if used[other] or hit_layer[other] != lk or n_seed >= max_per_layer * 3:
                     continue
                 taken_already = False
                 for m in range(n_seed):
@@ -490,7 +496,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
             if not alive[j]:
                 continue
             layer, s_l = _next_crossing(st[j], sa[j], ly[j], a, lay_disk, lay_pos, lay_lo, lay_hi)
-            finished = layer < 0 or nh[j] >= MAX_HITS - 1
+            finished = layer < 0 or nh[j] >= max_hits - 1
             n_cand = 0
             if not finished:
                 # window around the crossing from the position covariance
@@ -524,7 +530,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
                 dt = 4.0 * np.sqrt(max(var_t, 0.0)) + 3.0
                 ds = 4.0 * np.sqrt(max(var_s, 0.0)) + margin
                 phi_c = np.arctan2(py, px)
-                n_cells = _cells(grid_start, s_lo, s_bins, layer, phi_c - dt / rr_l,
+                n_cells = _cells(grid_start, s_lo, s_bins, phi_bins, s_bin, layer, phi_c - dt / rr_l,
                                  phi_c + dt / rr_l, s_c - ds, s_c + ds, cells)  # fmt: skip
                 # the branch's state after the layer's material
                 for m in range(5):
@@ -581,7 +587,7 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
                     # more hits on other modules of the layer (overlapping modules)
                     modules_here[0] = module[hit]
                     n_here = 1
-                    while n_here < modules_here.shape[0] and cnh[base] < MAX_HITS:
+                    while n_here < modules_here.shape[0] and cnh[base] < max_hits:
                         best_o = -1
                         best_oc = chi2_cut
                         for o in range(n_cand):
@@ -658,8 +664,9 @@ def _extend_seed(seed, pos, axes, sigma, r, phi, module, hit_layer, used, lay_di
 
 @njit(cache=True, parallel=True)
 def _extend_batch(seeds, pos, axes, sigma, r, phi, module, hit_layer, used, lay_disk, lay_pos,
-                  lay_lo, lay_hi, lay_x0, grid_start, s_lo, s_bins, offsets, cell_hits, a, mass,
-                  prior, chi2_cut, nb, max_holes, out_hits, out_n, out_chi2):  # fmt: skip
+                  lay_lo, lay_hi, lay_x0, grid_start, s_lo, s_bins, phi_bins, s_bin, offsets,
+                  cell_hits, a, mass, prior, chi2_cut, nb, max_holes, max_per_layer, out_hits,
+                  out_n, out_chi2):  # fmt: skip
     for t in prange(seeds.shape[0]):
         out_n[t] = 0
         out_chi2[t] = np.inf
@@ -667,8 +674,8 @@ def _extend_batch(seeds, pos, axes, sigma, r, phi, module, hit_layer, used, lay_
             continue
         n, c2 = _extend_seed(seeds[t], pos, axes, sigma, r, phi, module, hit_layer, used,
                              lay_disk, lay_pos, lay_lo, lay_hi, lay_x0, grid_start, s_lo, s_bins,
-                             offsets, cell_hits, a, mass, prior, chi2_cut, nb, max_holes,
-                             out_hits[t])  # fmt: skip
+                             phi_bins, s_bin, offsets, cell_hits, a, mass, prior, chi2_cut, nb,
+                             max_holes, max_per_layer, out_hits[t])  # fmt: skip
         out_n[t] = n
         out_chi2[t] = c2
 
@@ -735,9 +742,9 @@ def find_tracks(hits: pd.DataFrame, params: CkfParams | None = None, *,
     max_seeds = max(4 * n, 1000)
     seeds, truncated = _find_seeds(triples, pos[:, 0].copy(), pos[:, 1].copy(), pos[:, 2].copy(), r, phi,
                            layers.disk, layers.position, grid.layer_start, grid.s_lo, grid.s_bins,
-                           grid.offsets, grid.cell_hits, a, params.seed_min_pt, params.seed_z0,
-                           params.seed_d0, params.seed_window, params.seed_slope,
-                           max_seeds)  # fmt: skip
+                           grid.phi_bins, grid.s_bin, grid.offsets, grid.cell_hits, a,
+                           params.seed_min_pt, params.seed_z0, params.seed_d0, params.seed_window,
+                           params.seed_slope, SEED_HIT_SIGMA, max_seeds)  # fmt: skip
     if truncated:
         warnings.warn(f"CKF: more than {max_seeds} seeds; the rest of the event is not seeded",
                       stacklevel=2)  # fmt: skip
@@ -756,9 +763,11 @@ def find_tracks(hits: pd.DataFrame, params: CkfParams | None = None, *,
             out_chi2 = np.zeros(len(batch))
             _extend_batch(batch, pos, arrays["axes"], arrays["sigma"], r, phi, module, hit_layer,
                           used, layers.disk, layers.position, layers.lo, layers.hi,
-                          layers.x_over_x0, grid.layer_start, grid.s_lo, grid.s_bins, grid.offsets,
-                          grid.cell_hits, a, fit_params.mass, fit_params.prior(), params.chi2_cut,
-                          params.max_branches, params.max_holes, out_hits, out_n, out_chi2)  # fmt: skip
+                          layers.x_over_x0, grid.layer_start, grid.s_lo, grid.s_bins,
+                          grid.phi_bins, grid.s_bin, grid.offsets, grid.cell_hits, a,
+                          fit_params.mass, fit_params.prior(), params.chi2_cut,
+                          params.max_branches, params.max_holes, MAX_PER_LAYER, out_hits, out_n,
+                          out_chi2)  # fmt: skip
             next_id = _resolve(out_hits, out_n, out_chi2, used, track_of, next_id,
                                params.min_hits, params.max_shared)  # fmt: skip
     finally:
