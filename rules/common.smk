@@ -183,6 +183,20 @@ def get_fit_options(wildcards, input):
     return f"{detectors} {cli_options(config['kalman']['fit'])}"
 
 
+def get_ckf_inputs(wildcards):
+    """The event's hits, and the detector description if known (layer surfaces)."""
+    files = {"hits": f"{RUN}/hits/{wildcards.event}.parquet"}
+    detectors = get_raw_event(wildcards).get("detectors")
+    if detectors:
+        files["detectors"] = detectors
+    return files
+
+
+def get_ckf_options(wildcards, input):
+    detectors = f"--detectors {input.detectors}" if "detectors" in input.keys() else ""
+    return f"{detectors} {cli_options(config['tracking']['ckf'])}"
+
+
 def get_fitted_files(wildcards):
     """Fitted tracks of every method (and external method) on the scored test events."""
     files = expand(f"{RUN}/fitted/{{method}}/{{event}}.parquet", method=METHODS, event=SCORED_EVENTS)

@@ -20,3 +20,22 @@ rule track_dbscan_baseline:
     shell:
         "trackrec track-dbscan --hits {input.hits:q} --out {output.tracks:q} --threads {threads}"
         " {params.options} > {log:q} 2>&1"
+
+
+rule track_ckf:
+    input:
+        unpack(get_ckf_inputs),
+    output:
+        tracks=f"{RUN}/tracks/ckf/{{event}}.parquet",
+    params:
+        options=get_ckf_options,
+    threads: 2
+    conda:
+        "../envs/trackrec.yaml"
+    log:
+        log_path("track_ckf"),
+    benchmark:
+        benchmark_path("track_ckf")
+    shell:
+        "trackrec track-ckf --hits {input.hits:q} --out {output.tracks:q} --threads {threads}"
+        " {params.options} > {log:q} 2>&1"

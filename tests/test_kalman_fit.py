@@ -97,6 +97,26 @@ def test_seed_and_plane_crossing_match_references() -> None:
         assert got == pytest.approx(ref.crossing(p, target, normal, 290.0), abs=1e-6)
 
 
+def test_residual_and_jacobian_match_finite_differences() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        p = random_params(rng)
+        s = rng.uniform(20, 500)
+        hit = ref.position(p, s) + rng.normal(0, 0.05, 3)
+        normal = rng.normal(size=3)
+        normal /= np.linalg.norm(normal)
+        u = np.cross(normal, [0.3, 0.2, 0.9])
+        u /= np.linalg.norm(u)
+        axes = np.array([u, np.cross(normal, u), normal])
+        crossing = ref.crossing(p, hit, normal, s)
+        h = np.empty((2, 5))
+        r0, r1 = helix._residual_and_jacobian(*p, A, crossing, axes, *hit, h)
+        assert np.allclose([r0, r1], -ref.local(p, hit, axes, crossing), atol=1e-8)
+        numeric = ref.numeric_jacobian(lambda v, hit=hit, axes=axes, s=crossing: ref.local(v, hit, axes, s),
+                                       p, ref.STEPS)  # fmt: skip
+        assert np.allclose(h, numeric, rtol=1e-4, atol=1e-5)
+
+
 def test_fit_kernel_matches_the_slow_reference(event: dict[str, pd.DataFrame], detector: pd.DataFrame) -> None:
     hits, particles = event["hits"], event["particles"]
     params = FitParams()

@@ -65,6 +65,15 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     }
 
 
+def test_dry_run_with_the_ckf_method_fits_both_methods(tmp_path: Path) -> None:
+    result = snakemake("-n", "--config", f"results={tmp_path}",
+                       'tracking={"methods": ["dbscan_baseline", "ckf"]}')  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert counts["track_ckf"] == 2 and counts["track_dbscan_baseline"] == 2
+    assert counts["evaluate"] == 4 and counts["fit_tracks"] == 4 and counts["fit_summary"] == 1
+
+
 @pytest.mark.parametrize(
     ("override", "named"),
     [

@@ -31,8 +31,23 @@ def _dataclass_from_args(cls: type, args: argparse.Namespace):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``fit-tracks`` and ``fit-summary`` to ``trackrec``."""
+    """Add ``fit-tracks``, ``fit-summary`` and ``track-ckf`` to ``trackrec``."""
+    from trackrec.kalman.ckf import CkfParams
     from trackrec.kalman.fit import FitParams
+
+    ckf = subparsers.add_parser(
+        "track-ckf",
+        help="find tracks with the combinatorial Kalman filter (ckf method)",
+        description="Find the tracks of one event with the CKF (pixel triplet seeds, Kalman "
+        "propagation with branching, shared-hit resolution) and write a TrackML submission "
+        "table (hit_id, track_id) as Parquet. The hits table needs the module geometry.",
+    )
+    ckf.add_argument("--hits", required=True, help="hits table with module geometry (Parquet)")
+    ckf.add_argument("--detectors", help="detectors.csv[.gz]: layer surfaces (default: from hits)")
+    ckf.add_argument("--out", required=True, help="tracks table to write (Parquet)")
+    ckf.add_argument("--threads", type=int, default=1, help="threads to use (default: 1)")
+    _add_dataclass_options(ckf, CkfParams)
+    ckf.set_defaults(handler=run_track_ckf)
 
     fit = subparsers.add_parser(
         "fit-tracks",
@@ -93,6 +108,32 @@ def run_fit_tracks(args: argparse.Namespace) -> None:
     except TrackrecError as err:
         raise InputError(args.hits, str(err)) from None
     write_table(frame, args.out, "fitted")
+
+
+def run_track_ckf(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from trackrec.errors import InputError, TrackrecError
+    from trackrec.io import load_detector, read_table, write_table
+    from trackrec.kalman.ckf import CkfParams, find_tracks
+    from trackrec.kalman.fit import MaterialLayers
+
+    params = _dataclass_from_args(CkfParams, args)
+    if args.threads < 1:
+        raise TrackrecError(f"--threads must be at least 1, not {args.threads}")
+    hits = read_table(args.hits, "hits")
+    material = None
+    if args.detectors:
+        try:
+            material = MaterialLayers.from_detector(load_detector(args.detectors))
+        except TrackrecError as err:
+            raise InputError(args.detectors, str(err)) from None
+    try:
+        track_id = find_tracks(hits, params, material=material, threads=args.threads)
+    except TrackrecError as err:
+        raise InputError(args.hits, str(err)) from None
+    write_table(pd.DataFrame({"hit_id": hits["hit_id"].to_numpy(), "track_id": track_id}),
+                args.out, "tracks")  # fmt: skip
 
 
 def run_fit_summary(args: argparse.Namespace) -> None:

@@ -45,8 +45,8 @@ from trackrec.kalman.helix import (
     CURVATURE_PER_TESLA_GEV,
     FIELD_TESLA,
     _helix_point,
-    _measurement_jacobian,
     _plane_intersection,
+    _residual_and_jacobian,
     _scattering_jacobian,
     _seed_three,
 )
@@ -71,12 +71,12 @@ class FitParams:
     radiation_lengths_per_mm: float = _param(
         RADIATION_LENGTHS_PER_MM, "Material x/X0 per mm of module thickness (the simulator's)."
     )
-    passes: int = _param(2, "Filter-smoother passes; each starts from the previous result.")
+    passes: int = _param(1, "Filter-smoother passes; each starts from the previous result.")
     min_hits: int = _param(3, "Tracks with fewer hits are not fitted.")
-    prior_d0: float = _param(2.0, "Prior sigma of d0 around the starting helix, mm.")
+    prior_d0: float = _param(5.0, "Prior sigma of d0 around the starting helix, mm.")
     prior_z0: float = _param(20.0, "Prior sigma of z0, mm.")
-    prior_phi: float = _param(0.01, "Prior sigma of phi, rad.")
-    prior_theta: float = _param(0.01, "Prior sigma of theta, rad.")
+    prior_phi: float = _param(0.05, "Prior sigma of phi, rad.")
+    prior_theta: float = _param(0.03, "Prior sigma of theta, rad.")
     prior_qopt: float = _param(0.3, "Prior sigma of q/pT relative to the starting value.")
     prior_qopt_floor: float = _param(0.02, "Smallest prior sigma of q/pT, 1/GeV.")
 
@@ -249,17 +249,8 @@ def _filter_track(start, n, pos, axes, sigma, x_over_x0, layer, disk, seed, a, m
         for r in range(5):
             for c in range(5):
                 pp[k, r, c] = cov[r, c]
-        rho = -a * state[4]
-        hh = 0.5 * rho * s
-        sc = np.sin(hh) / hh if abs(hh) > 1e-4 else 1.0 - hh * hh / 6.0
-        c0, s0 = np.cos(state[2] + hh), np.sin(state[2] + hh)
-        dx = -state[0] * np.sin(state[2]) + s * sc * c0 - pos[i, 0]
-        dy = state[0] * np.cos(state[2]) + s * sc * s0 - pos[i, 1]
-        dz = state[1] + s * np.cos(state[3]) / np.sin(state[3]) - pos[i, 2]
-        r0 = -(dx * axes[i, 0, 0] + dy * axes[i, 0, 1] + dz * axes[i, 0, 2])
-        r1 = -(dx * axes[i, 1, 0] + dy * axes[i, 1, 1] + dz * axes[i, 1, 2])
-        _measurement_jacobian(state[0], state[1], state[2], state[3], state[4], a, s, axes[i],
-                              dpos, h)  # fmt: skip
+        r0, r1 = _residual_and_jacobian(state[0], state[1], state[2], state[3], state[4], a, s,
+                                        axes[i], pos[i, 0], pos[i, 1], pos[i, 2], h)  # fmt: skip
         # tmp = P H^T (5 x 2); S = H P H^T + V
         for r in range(5):
             t0 = 0.0

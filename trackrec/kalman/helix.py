@@ -239,3 +239,54 @@ def perigee_parameters(vertex: np.ndarray, momentum: np.ndarray, charge: np.ndar
     out = np.empty((n, 5))
     _perigee_kernel(vertex, momentum, charge, CURVATURE_PER_TESLA_GEV * float(field), out)
     return out
+
+
+@njit(cache=True)
+def _residual_and_jacobian(d0, z0, phi0, theta, kappa, a, s, axes, hx, hy, hz, out_h):
+    """Local (u, v) residual of the hit (hx, hy, hz) on the plane with rows u, v, w of
+    ``axes`` against the helix point at arc ``s`` (measured minus predicted), and the
+    measurement matrix in ``out_h``: :func:`_helix_point` and :func:`_measurement_jacobian`
+    fused so that their sines and cosines are computed once."""
+    rho = -a * kappa
+    h = 0.5 * rho * s
+    sin_h, cos_h = np.sin(h), np.cos(h)
+    if abs(h) < 1e-4:
+        sc = 1.0 - h * h / 6.0
+    else:
+        sc = sin_h / h
+    if abs(h) < 1e-3:
+        dsc = -h / 3.0 + h * h * h / 30.0
+    else:
+        dsc = (h * cos_h - sin_h) / (h * h)
+    c, si = np.cos(phi0 + h), np.sin(phi0 + h)
+    sp, cp = np.sin(phi0), np.cos(phi0)
+    sin_t, cos_t = np.sin(theta), np.cos(theta)
+    cot = cos_t / sin_t
+    dx = -d0 * sp + s * sc * c - hx
+    dy = d0 * cp + s * sc * si - hy
+    dz = z0 + s * cot - hz
+    r0 = -(dx * axes[0, 0] + dy * axes[0, 1] + dz * axes[0, 2])
+    r1 = -(dx * axes[1, 0] + dy * axes[1, 1] + dz * axes[1, 2])
+    # tangent at s: direction azimuth phi0 + 2h
+    tx, ty = c * cos_h - si * sin_h, si * cos_h + c * sin_h
+    wt = axes[2, 0] * tx + axes[2, 1] * ty + axes[2, 2] * cot
+    ut = axes[0, 0] * tx + axes[0, 1] * ty + axes[0, 2] * cot
+    vt = axes[1, 0] * tx + axes[1, 1] * ty + axes[1, 2] * cot
+    half = 0.5 * s
+    for j in range(5):
+        if j == 0:
+            gx, gy, gz = -sp, cp, 0.0
+        elif j == 1:
+            gx, gy, gz = 0.0, 0.0, 1.0
+        elif j == 2:
+            gx, gy, gz = -d0 * cp - s * si * sc, -d0 * sp + s * c * sc, 0.0
+        elif j == 3:
+            gx, gy, gz = 0.0, 0.0, -s / (sin_t * sin_t)
+        else:
+            gx = -a * s * half * (-si * sc + c * dsc)
+            gy = -a * s * half * (c * sc + si * dsc)
+            gz = 0.0
+        ds = -(axes[2, 0] * gx + axes[2, 1] * gy + axes[2, 2] * gz) / wt
+        out_h[0, j] = axes[0, 0] * gx + axes[0, 1] * gy + axes[0, 2] * gz + ut * ds
+        out_h[1, j] = axes[1, 0] * gx + axes[1, 1] * gy + axes[1, 2] * gz + vt * ds
+    return r0, r1
