@@ -242,6 +242,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--radius", type=_positive_float,
                        help="maximum latent distance (default: the model's)")
     build.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    build.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                       help="where the embedding and its kNN run: cuda uses a chunked brute-force "
+                       "kNN in torch (default: cpu, cKDTree)")
     build.set_defaults(handler=run_build_graph)
 
     evaluate = subparsers.add_parser(
