@@ -85,3 +85,22 @@ def test_errors_are_one_line_and_write_nothing(events, tmp_path: Path, capsys) -
                  "--graph", str(graph), "--out", str(metrics)]) == 2
     assert "does not belong to hits table" in capsys.readouterr().err
     assert not metrics.exists()
+
+
+@pytest.mark.parametrize("flag, model", [("--cuts", "graph_cuts.npz"),
+                                         ("--model", "graph_embedding.pt")])
+def test_shipped_models_on_the_real_sample(flag, model, sample_prefix, detectors_path,
+                                           tmp_path: Path) -> None:
+    """The shipped constructions keep >= 95% segment50 (pT > 0.9) on the real sample event."""
+    shipped = Path(__file__).resolve().parents[1] / "models" / model
+    hits, particles = tmp_path / "hits.parquet", tmp_path / "particles.parquet"
+    assert main(["ingest", str(sample_prefix), "--hits", str(hits), "--particles", str(particles),
+                 "--detectors", str(detectors_path)]) == 0
+    graph, metrics = tmp_path / "graph.parquet", tmp_path / "m.json"
+    assert main(["build-graph", "--hits", str(hits), flag, str(shipped), "--pt-min", "0.9",
+                 "--out", str(graph)]) == 0
+    assert main(["evaluate-graph", "--hits", str(hits), "--particles", str(particles),
+                 "--graph", str(graph), "--out", str(metrics)]) == 0
+    values = json.loads(metrics.read_text())
+    assert values["segment50_pt0.9"] >= 0.95
+    assert values["edges_per_hit"] < 10

@@ -13,7 +13,7 @@ import torch
 
 from trackrec.cli import main
 from trackrec.graph.embedding import ResidualMLP, hinge_loss, info_nce_loss
-from trackrec.graph.knn import knn_edges, knn_neighbours
+from trackrec.graph.knn import knn_edges, knn_neighbours, knn_neighbours_torch
 from trackrec.graph.train import (
     EmbeddingConfig,
     choose_k,
@@ -199,3 +199,12 @@ def test_a_longer_run_resumes_but_another_model_starts_afresh(tiny_events, tmp_p
     wider = EmbeddingConfig(**{**config.record(), "k_scan": config.k_scan, "hidden": 16})
     _, steps, _ = train_embedding(samples, wider, resume_path=resume, log=lines.append)
     assert steps == 5 and "another config" in lines[-2]
+
+
+def test_chunked_torch_knn_equals_the_kd_tree() -> None:
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(500, 3))
+    index, distance = knn_neighbours(points, 6, 0.9)
+    t_index, t_distance = knn_neighbours_torch(torch.from_numpy(points), 6, 0.9, chunk=64)
+    assert np.array_equal(index, t_index)
+    assert np.allclose(distance, t_distance, rtol=1e-5, atol=1e-5)  # float32 distances

@@ -12,8 +12,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trackrec.errors import InputError, TrackrecError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 GRAPH_HIT_COLUMNS = ["hit_id", "x", "y", "z", "r", "phi", "eta", "volume_id", "layer_id"]
 CUTS_KIND = "graph_geometric_cuts"
@@ -158,7 +163,9 @@ def _graph_fits_hits(graph, hits) -> bool:
                 and np.allclose(z[dst] - z[src], graph["dz"], atol=1e-2))
 
 
-def graph_metrics(src, dst, scores, hits, particles, *, pt_thresholds, max_abs_eta):
+def graph_metrics(src: np.ndarray, dst: np.ndarray, scores: np.ndarray, hits: pd.DataFrame,
+                  particles: pd.DataFrame, *, pt_thresholds: list[float],
+                  max_abs_eta: float) -> dict[str, float]:
     """Edge metrics of a constructed graph, one key set per pT threshold (``..._pt0.9``)."""
     from trackrec.metrics.edges import edge_metrics
 
@@ -242,6 +249,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--radius", type=_positive_float,
                        help="maximum latent distance (default: the model's)")
     build.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    build.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                       help="where the embedding and its kNN run: cuda uses a chunked brute-force "
+                       "kNN in torch (default: cpu, cKDTree)")
     build.set_defaults(handler=run_build_graph)
 
     evaluate = subparsers.add_parser(

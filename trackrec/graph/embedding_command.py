@@ -145,8 +145,28 @@ def embedding_edges(hits, args: argparse.Namespace):
         x = ((hit_features(hits) - mean) / std).astype(np.float32)
     except TrackrecError as err:
         raise InputError(args.hits, str(err)) from None
-    points = embed(model, x)
-    return latent_graph(points, hits, k, radius, workers=args.threads)
+    device = _device(getattr(args, "device", "cpu"))
+    if device == "cpu":
+        points = embed(model, x)
+        return latent_graph(points, hits, k, radius, workers=args.threads)
+    from trackrec.graph.knn import knn_neighbours_torch
+
+    model = model.to(device)
+    with torch.no_grad():
+        latent = model(torch.from_numpy(x).to(device))
+    neighbours = knn_neighbours_torch(latent, k, radius)
+    return latent_graph(latent.cpu().numpy(), hits, k, radius, neighbours=neighbours)
+
+
+def _device(choice: str) -> str:
+    """``cpu`` or ``cuda`` for ``auto|cpu|cuda`` (CUDA asked for but absent is an error)."""
+    import torch
+
+    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
+        return "cpu"
+    if not torch.cuda.is_available():
+        raise TrackrecError("--device cuda: no CUDA device is available")
+    return "cuda"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

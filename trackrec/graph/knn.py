@@ -44,3 +44,34 @@ def knn_edges(
     found = index < n
     src = np.broadcast_to(np.arange(n)[:, None], index.shape)[found]
     return src.astype(np.int64), index[found], distance[found]
+
+
+def knn_neighbours_torch(points, k: int, radius: float, *, chunk: int = 4096
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`knn_neighbours` by brute force in chunks of rows with torch (for a GPU).
+
+    ``points`` is a ``[n, d]`` tensor on any device; each chunk of ``chunk`` rows computes its
+    distances to all points and keeps the ``k + 1`` smallest, so memory is ``chunk * n``
+    floats. Same output convention as :func:`knn_neighbours` (numpy arrays on the CPU).
+    """
+    import torch
+
+    n = points.shape[0]
+    kk = min(k + 1, n)
+    index = np.full((n, k), n, np.int64)
+    distance = np.full((n, k), np.inf)
+    if n == 0 or k < 1:
+        return index, distance
+    points = points.float()
+    rows = torch.arange(n, device=points.device)
+    for start in range(0, n, chunk):
+        block = points[start:start + chunk]
+        d = torch.cdist(block, points)  # [chunk, n]
+        d[torch.arange(len(block), device=points.device), rows[start:start + chunk]] = float("inf")
+        values, idx = torch.topk(d, kk, dim=1, largest=False)  # sorted ascending
+        values, idx = values[:, :k].double().cpu().numpy(), idx[:, :k].cpu().numpy()
+        outside = ~(values <= radius)
+        idx[outside], values[outside] = n, np.inf
+        index[start:start + len(block), :idx.shape[1]] = idx
+        distance[start:start + len(block), :idx.shape[1]] = values
+    return index, distance

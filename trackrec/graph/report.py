@@ -75,7 +75,11 @@ def summarise(
             "train_seconds": provenance.get("training", {}).get("seconds"),
             "trackrec_version": provenance.get("trackrec_version"),
         }
-    return {"n_events": len(metrics), "mean": means, "goals": goals, "model": model,
+    notes = {"build_s_per_event": "wall seconds of the build_graph rule per event (Snakemake "
+             "benchmark: process start and imports included, and any load on the machine)",
+             "build_max_rss_mb": "largest peak resident memory of a build_graph job"}
+    return {"n_events": len(metrics), "mean": means, "goals": goals, "notes": notes,
+            "model": model,
             "events": dict(sorted(metrics.items()))}
 
 
