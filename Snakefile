@@ -25,6 +25,7 @@ include: "rules/tracking.smk"
 include: "rules/external.smk"
 include: "rules/metrics.smk"
 include: "rules/report.smk"
+include: "rules/failures.smk"
 
 
 rule all:

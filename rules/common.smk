@@ -1,5 +1,6 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
 import os
+from pathlib import Path
 
 from trackrec.plan import (
     cli_options,
@@ -7,6 +8,7 @@ from trackrec.plan import (
     external_events,
     external_methods,
     external_track_file,
+    gpu_resources,
     is_multi_event,
     make_plan,
     trackml_detectors_file,
@@ -14,6 +16,7 @@ from trackrec.plan import (
 )
 from trackrec.config import load_schema, reserved_method_names
 from trackrec.errors import TrackrecError
+from snakemake.logging import logger
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -145,3 +148,50 @@ def get_final_outputs(wildcards):
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
     return outputs
+
+
+# Cluster execution (see README "On SLURM").
+#
+# GPU stages declare ``resources: **get_gpu_resources()``: with resources.device cuda their
+# jobs ask SLURM for one GPU (of type resources.gpu_model), otherwise for none; CPU stages
+# declare nothing. A GPU stage's command picks the device the job got (CUDA_VISIBLE_DEVICES)
+# and falls back to the CPU with a warning in its log where CUDA is missing.
+#
+# Job grouping: per-event stages declare ``group: "events"``; under SLURM the profile's
+# ``group-components: events=N`` packs the jobs of N events into one SLURM job (local runs
+# ignore groups). Stages needing a model trained on other events' outputs (GNN inference,
+# the tracks built from it, their metrics) need a group of their own per model level (for
+# example "gnn"), because Snakemake refuses a group job whose jobs depend on each other
+# through a job outside it (the training). GPU stages likewise get a group of their own, so
+# CPU stages never hold a GPU.
+
+
+def get_gpu_resources():
+    """``{gpu: 1, gpu_model: ...}`` with resources.device cuda; ``{}`` otherwise."""
+    return gpu_resources(config["resources"])
+
+
+
+def report_after_failure():
+    """The partial report of a failed run (see rules/failures.smk); never raises."""
+    from trackrec.cli import main as trackrec
+    from trackrec.report.failures import failure_reasons
+
+    for event, reason in sorted(failure_reasons(f"{RUN}/logs", PLAN.events).items()):
+        logger.error(f"trackrec: {event} failed: {reason}")
+    metrics = sorted(str(p) for p in Path(RUN, "metrics").glob("*/*.json"))
+    if not SCORED_EVENTS or not metrics:
+        return
+    partial = f"{RUN}/report/partial"
+    args = ["report", "--metrics", *metrics, "--logs", f"{RUN}/logs"]
+    args += ["--benchmarks", *sorted(str(p) for p in Path(RUN, "benchmarks").rglob("*.tsv"))]
+    args += ["--expected-events", *SCORED_EVENTS, "--summary-json", f"{partial}/summary.json"]
+    args += ["--title", f"trackrec report (partial): {config['run']}"]
+    try:
+        status = trackrec(args)
+    except Exception as err:  # the run has failed already; say why no report follows
+        status = f"{type(err).__name__}: {err}"
+    if status:
+        logger.error(f"trackrec: no partial report ({status})")
+    else:
+        logger.error(f"trackrec: report of the events that finished: {partial}/report.html")

@@ -13,6 +13,8 @@ rule simulate_detector:
 
 
 rule simulate_event:
+    group:
+        "events"
     input:
         detectors=f"{SIMULATED}/detectors.csv.gz",
     output:
@@ -35,6 +37,8 @@ rule simulate_event:
 
 
 rule ingest:
+    group:
+        "events"
     input:
         unpack(get_raw_event),
     output:

@@ -2,6 +2,8 @@
 
 
 rule evaluate:
+    group:
+        "events"
     input:
         hits=f"{RUN}/hits/{{event}}.parquet",
         particles=f"{RUN}/particles/{{event}}.parquet",

@@ -65,8 +65,9 @@ def test_profile_runs_the_workflow_on_slurm(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", output)
-    # ingest, track building, evaluate and report each ran as a SLURM job
-    assert len(job_ids) == 4, output[-4000:]
+    # the event's ingest, track building and evaluate ran as one group job, then the report
+    assert len(job_ids) == 2, output[-4000:]
+    assert "group_events_evaluate_ingest_track_dbscan_baseline" in output, output[-4000:]
     for job_id in job_ids:
         details = subprocess.run(
             ["scontrol", "show", "job", job_id], capture_output=True, text=True

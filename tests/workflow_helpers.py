@@ -45,3 +45,15 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
             break
         counts[words[0]] = int(words[1])
     return counts
+
+
+def cluster_jobs(dry_run_output: str) -> list[str]:
+    """The jobs a dry run would submit to a cluster: ``group:<name>`` per group job and the
+    rule name of every job outside groups, except the target rule ``all`` (run locally)."""
+    jobs = []
+    for line in dry_run_output.splitlines():
+        if "] Group job " in line:
+            jobs.append("group:" + line.split("] Group job ", 1)[1].split()[0])
+        elif line.startswith("rule ") and line.endswith(":") and line != "rule all:":
+            jobs.append(line[len("rule ") : -1])
+    return jobs

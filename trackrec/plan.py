@@ -296,3 +296,22 @@ def external_events(name: str, pattern: str, events: Sequence[str]) -> list[str]
     if events and not found:
         raise TrackrecError(f"{where}: no tracks for any test event (looked for {looked})")
     return found
+
+
+# ---------------------------------------------------------------------------------------
+# Cluster resources
+
+
+def gpu_resources(resources: Mapping[str, Any]) -> dict[str, int | str]:
+    """The Snakemake resources of a GPU stage for the ``resources`` config section.
+
+    ``{"gpu": 1}`` (plus ``"gpu_model"`` when ``resources.gpu_model`` is set) when
+    ``resources.device`` is ``cuda``; nothing otherwise, so ``auto`` and ``cpu`` runs never
+    wait for a GPU. The SLURM executor turns ``gpu``/``gpu_model`` into ``--gpus=[model:]1``.
+    """
+    if resources.get("device") != "cuda":
+        return {}
+    wanted: dict[str, int | str] = {"gpu": 1}
+    if resources.get("gpu_model"):
+        wanted["gpu_model"] = str(resources["gpu_model"])
+    return wanted

@@ -12,6 +12,7 @@ import pandas as pd
 
 from trackrec.io.atomic import atomic_output
 from trackrec.report import plots
+from trackrec.report.failures import explain_failures, failure_reasons
 from trackrec.report.html import render_report
 from trackrec.report.summary import (
     benchmark_stage,
@@ -66,21 +67,30 @@ def build_summary(
     metrics_files: Sequence[str | Path],
     benchmark_files: Sequence[str | Path],
     expected_events: Sequence[str] | None = None,
+    log_dir: str | Path | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
-    """The summary dict of ``summary.json`` and the efficiency curves behind the plots."""
+    """The summary dict of ``summary.json`` and the efficiency curves behind the plots.
+
+    With ``log_dir`` (the run's ``logs/``), each failed event's reason is the error its
+    failed job logged, and without ``expected_events`` the events whose jobs logged an error
+    count as expected (so a report by hand after ``--keep-going`` lists them too).
+    """
     metrics = [read_metrics_file(p) for p in metrics_files]
     benchmarks: dict[str, list[dict[str, float]]] = {}
     for path in benchmark_files:
         benchmarks.setdefault(benchmark_stage(path), []).append(read_benchmark_file(path))
     methods = sorted({m.method for m in metrics})
+    reasons = failure_reasons(log_dir) if log_dir is not None else {}
     expected = (
-        expected_events if expected_events is not None else sorted({m.event for m in metrics})
+        expected_events
+        if expected_events is not None
+        else sorted({m.event for m in metrics} | set(reasons))
     )
     curves = efficiency_curves(metrics)
     summary: dict[str, object] = {
         "methods": summarise_methods(metrics),
         "stages": summarise_stages(benchmarks),
-        "failed_events": failed_events(metrics, expected, methods),
+        "failed_events": explain_failures(failed_events(metrics, expected, methods), reasons),
         "events": list(expected),
         "per_event_scores": {
             method: {m.event: m.values.get("trackml_score") for m in metrics if m.method == method}

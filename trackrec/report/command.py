@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--expected-events", nargs="*", help="events that should have metrics (others: failed)"
     )
+    parser.add_argument(
+        "--logs",
+        help="the run's logs folder: failed events get the error their jobs logged "
+        "(default with --results-dir: its logs/)",
+    )
     parser.add_argument("--title", default=None, help="report title (default: from the run folder)")
     for name, meaning in (
         ("summary-json", "summary.json"),
@@ -42,7 +47,9 @@ def run_report(args: argparse.Namespace) -> None:
     from trackrec.report.build import ReportOutputs, build_summary, find_run_files, write_report
 
     metrics, benchmarks = list(args.metrics), list(args.benchmarks)
+    logs = args.logs
     if args.results_dir:
+        logs = logs or Path(args.results_dir) / "logs"
         found_metrics, found_benchmarks = find_run_files(args.results_dir)
         metrics += found_metrics
         benchmarks += found_benchmarks
@@ -63,7 +70,7 @@ def run_report(args: argparse.Namespace) -> None:
         stages=Path(args.plot_stages or defaults.stages),
         scores=Path(args.plot_scores or defaults.scores),
     )
-    summary, curves = build_summary(metrics, benchmarks, args.expected_events)
+    summary, curves = build_summary(metrics, benchmarks, args.expected_events, logs)
     title = args.title or f"trackrec report: {outputs.summary_json.parent.parent.name}"
     write_report(summary, curves, outputs, title)
     print(f"report written to {outputs.html}")
