@@ -12,7 +12,6 @@ from trackrec.plan import (
     is_multi_event,
     make_plan,
     trackml_detectors_file,
-    trackml_event_file,
 )
 from trackrec.config import load_schema, reserved_method_names
 from trackrec.errors import TrackrecError
@@ -23,6 +22,8 @@ SIMULATED = f"{RUN}/simulated"
 PLAN = make_plan(config["data"])
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
+TRACKML_DETECTORS = trackml_detectors_file(config["data"]) if PLAN.trackml_files else None
+TRACKML_DETECTORS = None if TRACKML_DETECTORS is None else str(TRACKML_DETECTORS)
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
@@ -61,15 +62,10 @@ def get_raw_event(wildcards):
         files = {p: f"{SIMULATED}/{event}-{p}.csv.gz" for p in ("hits", "cells", "particles", "truth")}
         files["detectors"] = f"{SIMULATED}/detectors.csv.gz"
         return files
-    data = config["data"]
-    files = {}
-    for part in ("hits", "cells", "particles", "truth"):
-        path = trackml_event_file(data["trackml_dir"], event, part)
-        if path is not None:
-            files[part] = str(path)
-    detectors = trackml_detectors_file(data)
-    if detectors is not None:
-        files["detectors"] = str(detectors)
+    # from the one listing of data.trackml_dir made by the plan: no file lookups per job
+    files = {part: str(path) for part, path in PLAN.trackml_files[event].items()}
+    if TRACKML_DETECTORS is not None:
+        files["detectors"] = TRACKML_DETECTORS
     return files
 
 

@@ -7,7 +7,6 @@ submit, from dry runs of the ``slurm`` profile (no SLURM needed for a dry run).
 from __future__ import annotations
 
 import json
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import pytest
 
 from trackrec.plan import gpu_resources
 
-from conftest import REPO_ROOT
-from workflow_helpers import cluster_jobs, config_args, job_counts, snakemake
+from workflow_helpers import cluster_jobs, config_args, job_counts, probe_workflow, snakemake
 
 
 @pytest.mark.parametrize(
@@ -30,41 +28,6 @@ from workflow_helpers import cluster_jobs, config_args, job_counts, snakemake
 )
 def test_only_cuda_asks_for_a_gpu(section: dict, expected: dict) -> None:
     assert gpu_resources(section) == expected
-
-
-def probe_workflow(folder: Path) -> Path:
-    """A workflow of two probe rules on the repository's config and common.smk, as the
-    Snakefile loads them: a GPU rule declared the way GPU stages declare it, and a CPU rule.
-    Each writes the CUDA_VISIBLE_DEVICES its job got."""
-    snakefile = folder / "Snakefile"
-    schema = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-    probe = "echo CUDA_VISIBLE_DEVICES=${{CUDA_VISIBLE_DEVICES:-unset}} > {output:q}"
-    snakefile.write_text(
-        textwrap.dedent(
-            f"""\
-            from snakemake.utils import validate
-            from trackrec.config import coerce_config_strings, load_schema
-
-            configfile: "{REPO_ROOT / "config" / "config.yaml"}"
-            coerce_config_strings(config, load_schema("{schema}"))
-            validate(config, "{schema}")
-            include: "{REPO_ROOT / "rules" / "common.smk"}"
-
-            rule all:
-                input: "probe/gpu.txt", "probe/cpu.txt"
-
-            rule gpu_probe:
-                output: "probe/gpu.txt"
-                resources: **get_gpu_resources()
-                shell: "{probe}"
-
-            rule cpu_probe:
-                output: "probe/cpu.txt"
-                shell: "{probe}"
-            """
-        )
-    )
-    return snakefile
 
 
 def dry_run_resources(output: str) -> dict[str, str]:
