@@ -80,6 +80,30 @@ def test_failure_reasons_from_a_log_folder(tmp_path: Path) -> None:
     ]
 
 
+def test_report_by_hand_lists_failed_events_from_the_logs(tmp_path: Path) -> None:
+    from trackrec.cli import main
+
+    for event in ("event000000001", "event000000002"):
+        path = tmp_path / "metrics" / "dbscan_baseline" / f"{event}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"trackml_score": 0.5, "n_tracks": 3}))
+    (tmp_path / "logs" / "ingest").mkdir(parents=True)
+    (tmp_path / "logs" / "ingest" / "event000000001.log").write_text("")
+    (tmp_path / "logs" / "ingest" / "event000000003.log").write_text(
+        "trackrec ingest: error: e3-hits.csv: missing column 'z'\n"
+    )
+    assert main(["report", "--results-dir", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["events"] == ["event000000001", "event000000002", "event000000003"]
+    assert summary["failed_events"] == [
+        {
+            "method": "dbscan_baseline",
+            "event": "event000000003",
+            "reason": "ingest: trackrec ingest: error: e3-hits.csv: missing column 'z'",
+        }
+    ]
+
+
 # --- a killed writer -------------------------------------------------------------------
 
 _KILLED_WRITER = """
