@@ -1,6 +1,5 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
 import os
-from pathlib import Path
 
 from trackrec.plan import (
     cli_options,
@@ -22,8 +21,8 @@ SIMULATED = f"{RUN}/simulated"
 PLAN = make_plan(config["data"])
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
-TRACKML_DETECTORS = trackml_detectors_file(config["data"]) if PLAN.trackml_files else None
-TRACKML_DETECTORS = None if TRACKML_DETECTORS is None else str(TRACKML_DETECTORS)
+DETECTORS_FILE = trackml_detectors_file(config["data"]) if PLAN.trackml_files else None
+TRACKML_DETECTORS = None if DETECTORS_FILE is None else str(DETECTORS_FILE)
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
@@ -167,7 +166,6 @@ def get_gpu_resources():
     return gpu_resources(config["resources"])
 
 
-
 def report_after_failure():
     """The partial report of a failed run (see rules/failures.smk); never raises."""
     from trackrec.cli import main as trackrec
@@ -175,12 +173,13 @@ def report_after_failure():
 
     for event, reason in sorted(failure_reasons(f"{RUN}/logs", PLAN.events).items()):
         logger.error(f"trackrec: {event} failed: {reason}")
-    metrics = sorted(str(p) for p in Path(RUN, "metrics").glob("*/*.json"))
+    # the report rule's inputs that exist
+    metrics = [p for p in get_metrics_files(None) if os.path.exists(p)]
     if not SCORED_EVENTS or not metrics:
         return
     partial = f"{RUN}/report/partial"
     args = ["report", "--metrics", *metrics, "--logs", f"{RUN}/logs"]
-    args += ["--benchmarks", *sorted(str(p) for p in Path(RUN, "benchmarks").rglob("*.tsv"))]
+    args += ["--benchmarks", *[p for p in get_benchmark_files(None) if os.path.exists(p)]]
     args += ["--expected-events", *SCORED_EVENTS, "--summary-json", f"{partial}/summary.json"]
     args += ["--title", f"trackrec report (partial): {config['run']}"]
     try:
