@@ -28,6 +28,7 @@ include: "rules/external.smk"
 include: "rules/metrics.smk"
 include: "rules/kalman.smk"
 include: "rules/report.smk"
+include: "rules/failures.smk"
 
 
 rule all:

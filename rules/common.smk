@@ -10,13 +10,14 @@ from trackrec.plan import (
     external_events,
     external_methods,
     external_track_file,
+    gpu_resources,
     is_multi_event,
     make_plan,
     trackml_detectors_file,
-    trackml_event_file,
 )
 from trackrec.config import load_schema, reserved_method_names
 from trackrec.errors import TrackrecError
+from snakemake.logging import logger
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -26,6 +27,8 @@ except TrackrecError as err:
     raise SystemExit(f"trackrec: error: {err}") from None
 TEST_EVENTS = PLAN.splits["test"]
 SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
+DETECTORS_FILE = trackml_detectors_file(config["data"]) if PLAN.trackml_files else None
+TRACKML_DETECTORS = None if DETECTORS_FILE is None else str(DETECTORS_FILE)
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
@@ -64,15 +67,10 @@ def get_raw_event(wildcards):
         files = {p: f"{SIMULATED}/{event}-{p}.csv.gz" for p in ("hits", "cells", "particles", "truth")}
         files["detectors"] = f"{SIMULATED}/detectors.csv.gz"
         return files
-    data = config["data"]
-    files = {}
-    for part in ("hits", "cells", "particles", "truth"):
-        path = trackml_event_file(data["trackml_dir"], event, part)
-        if path is not None:
-            files[part] = str(path)
-    detectors = trackml_detectors_file(data)
-    if detectors is not None:
-        files["detectors"] = str(detectors)
+    # from the one listing of data.trackml_dir made by the plan: no file lookups per job
+    files = {part: str(path) for part, path in PLAN.trackml_files[event].items()}
+    if TRACKML_DETECTORS is not None:
+        files["detectors"] = TRACKML_DETECTORS
     return files
 
 
@@ -336,3 +334,61 @@ def get_gnn_outputs():
     if SCORED_EVENTS and GNN["models"]:
         outputs.append(f"{RUN}/report/models.json")
     return outputs
+
+
+# Cluster execution (see README "On SLURM").
+#
+# GPU stages declare ``resources: **get_gpu_resources()``: with resources.device cuda their
+# jobs ask SLURM for one GPU (of type resources.gpu_model), otherwise for none; CPU stages
+# declare nothing. A GPU stage's command picks the device the job got (CUDA_VISIBLE_DEVICES)
+# and falls back to the CPU with a warning in its log where CUDA is missing.
+#
+# Job grouping: per-event stages declare ``group: "events"``; under SLURM the profile's
+# ``group-components: events=N`` packs the jobs of N events into one SLURM job (local runs
+# ignore groups). Stages needing a model trained on other events' outputs (GNN inference,
+# the tracks built from it, their metrics) need a group of their own per model level (for
+# example "gnn"), because Snakemake refuses a group job whose jobs depend on each other
+# through a job outside it (the training). GPU stages likewise get a group of their own, so
+# CPU stages never hold a GPU.
+
+
+# methods whose tracks need no trained model: their per-event jobs join the "events" group
+UNTRAINED_METHODS = {"dbscan_baseline", "ckf"}
+
+
+def get_method_group(wildcards):
+    """The group of a method's per-event job (evaluate, fit): "events" for methods without a
+    trained model (and external ones), "learned" for the others (see the note above)."""
+    method = wildcards.method
+    return "events" if method in UNTRAINED_METHODS or method in EXTERNAL else "learned"
+
+
+def get_gpu_resources():
+    """``{gpu: 1, gpu_model: ...}`` with resources.device cuda; ``{}`` otherwise."""
+    return gpu_resources(config["resources"])
+
+
+def report_after_failure():
+    """The partial report of a failed run (see rules/failures.smk); never raises."""
+    from trackrec.cli import main as trackrec
+    from trackrec.report.failures import failure_reasons
+
+    for event, reason in sorted(failure_reasons(f"{RUN}/logs", PLAN.events).items()):
+        logger.error(f"trackrec: {event} failed: {reason}")
+    # the report rule's inputs that exist
+    metrics = [p for p in get_metrics_files(None) if os.path.exists(p)]
+    if not SCORED_EVENTS or not metrics:
+        return
+    partial = f"{RUN}/report/partial"
+    args = ["report", "--metrics", *metrics, "--logs", f"{RUN}/logs"]
+    args += ["--benchmarks", *[p for p in get_benchmark_files(None) if os.path.exists(p)]]
+    args += ["--expected-events", *SCORED_EVENTS, "--summary-json", f"{partial}/summary.json"]
+    args += ["--title", f"trackrec report (partial): {config['run']}"]
+    try:
+        status = trackrec(args)
+    except Exception as err:  # the run has failed already; say why no report follows
+        status = f"{type(err).__name__}: {err}"
+    if status:
+        logger.error(f"trackrec: no partial report ({status})")
+    else:
+        logger.error(f"trackrec: report of the events that finished: {partial}/report.html")

@@ -15,6 +15,8 @@ rule simulate_detector:
 
 
 rule simulate_event:
+    group:
+        "events"
     input:
         detectors=f"{SIMULATED}/detectors.csv.gz",
         geometry=f"{SIMULATED}/geometry.npz",
@@ -38,6 +40,8 @@ rule simulate_event:
 
 
 rule ingest:
+    group:
+        "events"
     input:
         unpack(get_raw_event),
     output:

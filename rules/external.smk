@@ -4,6 +4,8 @@
 
 
 rule import_tracks:
+    group:
+        "events"
     input:
         hits=f"{RUN}/hits/{{event}}.parquet",
         submission=get_external_tracks,

@@ -2,6 +2,8 @@
 
 
 rule fit_tracks:
+    group:
+        get_method_group
     input:
         unpack(get_fit_inputs),
     output:

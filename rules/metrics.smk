@@ -2,6 +2,8 @@
 
 
 rule evaluate:
+    group:
+        get_method_group
     input:
         hits=f"{RUN}/hits/{{event}}.parquet",
         particles=f"{RUN}/particles/{{event}}.parquet",

@@ -2,6 +2,8 @@
 
 
 rule track_dbscan_baseline:
+    group:
+        "events"
     input:
         hits=f"{RUN}/hits/{{event}}.parquet",
     output:

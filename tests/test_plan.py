@@ -222,3 +222,21 @@ def test_missing_detector_file_is_named(tmp_path: Path, sample_dir: Path) -> Non
         make_plan(data)
     # simulated events use the simulated detector: the key does not matter to them
     assert make_plan(data_section(detectors=str(missing))).splits["test"]
+
+
+def test_trackml_event_files_match_the_lookup_of_each_file(tmp_path: Path) -> None:
+    from trackrec.plan import TRACKML_PARTS, trackml_event_file, trackml_event_files
+
+    names = [
+        "event000000001-hits.csv.gz", "event000000001-hits.csv", "event000000001-truth.csv",
+        "event000000002-hits.csv", "event000000002-cells.csv.gz", "event000000002-particles.csv",
+        "event000000003-hits.csv.gz.part", "detectors.csv.gz", "notes.txt",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).touch()
+    listed = trackml_event_files(tmp_path)
+    assert sorted(listed) == ["event000000001", "event000000002"]
+    for event, files in listed.items():
+        expected = {p: trackml_event_file(tmp_path, event, p) for p in TRACKML_PARTS}
+        assert files == {p: path for p, path in expected.items() if path is not None}
+    assert listed["event000000001"]["hits"].name == "event000000001-hits.csv.gz"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from conftest import REPO_ROOT
@@ -45,3 +46,50 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
             break
         counts[words[0]] = int(words[1])
     return counts
+
+
+def cluster_jobs(dry_run_output: str) -> list[str]:
+    """The jobs a dry run would submit to a cluster: ``group:<name>`` per group job and the
+    rule name of every job outside groups, except the target rule ``all`` (run locally)."""
+    jobs = []
+    for line in dry_run_output.splitlines():
+        if "] Group job " in line:
+            jobs.append("group:" + line.split("] Group job ", 1)[1].split()[0])
+        elif line.startswith("rule ") and line.endswith(":") and line != "rule all:":
+            jobs.append(line[len("rule ") : -1])
+    return jobs
+
+
+def probe_workflow(folder: Path) -> Path:
+    """A workflow of two probe rules on the repository's config and common.smk, as the
+    Snakefile loads them: a GPU rule declared the way GPU stages declare it, and a CPU rule.
+    Each writes the CUDA_VISIBLE_DEVICES its job got."""
+    snakefile = folder / "Snakefile"
+    schema = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+    probe = "echo CUDA_VISIBLE_DEVICES=${{CUDA_VISIBLE_DEVICES:-unset}} > {output:q}"
+    snakefile.write_text(
+        textwrap.dedent(
+            f"""\
+            from snakemake.utils import validate
+            from trackrec.config import coerce_config_strings, load_schema
+
+            configfile: "{REPO_ROOT / "config" / "config.yaml"}"
+            coerce_config_strings(config, load_schema("{schema}"))
+            validate(config, "{schema}")
+            include: "{REPO_ROOT / "rules" / "common.smk"}"
+
+            rule all:
+                input: "probe/gpu.txt", "probe/cpu.txt"
+
+            rule gpu_probe:
+                output: "probe/gpu.txt"
+                resources: **get_gpu_resources()
+                shell: "{probe}"
+
+            rule cpu_probe:
+                output: "probe/cpu.txt"
+                shell: "{probe}"
+            """
+        )
+    )
+    return snakefile

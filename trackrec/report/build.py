@@ -32,6 +32,7 @@ from trackrec.metrics.tracking import ETA_BINS_MIN_PT
 from trackrec.report import plots
 from trackrec.report.html import per_event_keys, render_report
 from trackrec.report.sections import ReportSection
+from trackrec.report.failures import explain_failures, failure_reasons
 from trackrec.report.summary import (
     EventMetrics,
     MetricsSettings,
@@ -164,13 +165,17 @@ def build_summary(
     plan: Mapping[str, Any] | None = None,
     sections: Sequence[ReportSection] = (),
     run_name: str | None = None,
+    log_dir: str | Path | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The summary dict of ``summary.json`` and the binned curves behind the plots.
 
     The expected (method, event) pairs, whose missing metrics are failed events, come from
     ``plan`` (a run's plan file: every method x its scored test events), else from
     ``expected_events`` x the methods with metrics, else from the metrics files themselves
-    (then nothing can be found missing).
+    (then nothing can be found missing). With ``log_dir`` (the run's ``logs/``), each failed
+    event's reason is the error its failed job logged, and the events whose jobs logged an
+    error count as expected when neither ``plan`` nor ``expected_events`` says which (so a
+    report by hand after ``--keep-going`` lists them).
     """
     metrics: list[EventMetrics] = [read_metrics_file(p) for p in metrics_files]
     jobs: dict[str, list[dict[str, Any]]] = {}
@@ -182,15 +187,16 @@ def build_summary(
         expected = list(plan["scored_test_events"])
     elif expected_events is not None:
         expected = list(expected_events)
-    else:
-        expected = sorted({m.event for m in metrics})
+    reasons = failure_reasons(log_dir) if log_dir is not None else {}
+    if plan is None and expected_events is None:
+        expected = sorted({m.event for m in metrics} | set(reasons))
     settings = metrics_settings(plan, metrics)
     curves = efficiency_curves(metrics)
     keys = sorted(set(per_event_keys(settings).values()))
     summary: dict[str, Any] = {
         "methods": summarise_methods(metrics),
         "stages": summarise_stages(jobs),
-        "failed_events": failed_events(metrics, expected, methods),
+        "failed_events": explain_failures(failed_events(metrics, expected, methods), reasons),
         "events": list(expected),
         "per_event_scores": {
             method: {m.event: m.values.get("trackml_score") for m in metrics if m.method == method}

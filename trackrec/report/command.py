@@ -58,6 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="events that should have metrics, when there is no plan file (others: failed)",
     )
     parser.add_argument(
+        "--logs",
+        help="the run's logs folder: failed events get the error their jobs logged "
+        "(default with --results-dir: its logs/)",
+    )
+    parser.add_argument(
         "--section",
         nargs="*",
         default=[],
@@ -84,7 +89,9 @@ def run_report(args: argparse.Namespace) -> None:
     from trackrec.report.summary import read_plan_file
 
     metrics, benchmarks = list(args.metrics), list(args.benchmarks)
+    logs = args.logs
     if args.results_dir:
+        logs = logs or Path(args.results_dir) / "logs"
         found_metrics, found_benchmarks = find_run_files(args.results_dir)
         metrics += found_metrics
         benchmarks += found_benchmarks
@@ -106,7 +113,8 @@ def run_report(args: argparse.Namespace) -> None:
     sections = [load_section_file(p) for p in args.section]
     run_name = Path(args.results_dir).name if args.results_dir else folder.resolve().parent.name
     summary, curves = build_summary(
-        metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name
+        metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name,
+        log_dir=logs,
     )
     title = args.title or f"trackrec report: {summary['provenance']['run']}"
     overrides = {

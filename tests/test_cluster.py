@@ -1,0 +1,111 @@
+"""Running at cluster scale without a cluster: GPU requests, job grouping and big dry runs.
+
+The SLURM runs themselves are in ``test_slurm.py``; these check what the workflow would
+submit, from dry runs of the ``slurm`` profile (no SLURM needed for a dry run).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from trackrec.plan import gpu_resources
+
+from workflow_helpers import cluster_jobs, config_args, job_counts, probe_workflow, snakemake
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"device": "cuda", "gpu_model": None}, {"gpu": 1}),
+        ({"device": "cuda", "gpu_model": "a100"}, {"gpu": 1, "gpu_model": "a100"}),
+        ({"device": "auto", "gpu_model": "a100"}, {}),
+        ({"device": "cpu", "gpu_model": None}, {}),
+    ],
+)
+def test_only_cuda_asks_for_a_gpu(section: dict, expected: dict) -> None:
+    assert gpu_resources(section) == expected
+
+
+def dry_run_resources(output: str) -> dict[str, str]:
+    """``{rule: "resources: ..." line}`` of a dry run's job listing."""
+    found, rule = {}, None
+    for line in output.splitlines():
+        if line.startswith("rule "):
+            rule = line[len("rule ") : -1]
+        elif line.strip().startswith("resources:") and rule:
+            found[rule] = line.strip()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("resources", "gpu_request"),
+    [
+        ({"device": "cuda", "gpu_model": "a100"}, "gpu=1, gpu_model=a100"),
+        ({"device": "cuda", "gpu_model": None}, "gpu=1"),
+        ({"device": "auto", "gpu_model": "a100"}, None),
+    ],
+)
+def test_gpu_rules_ask_slurm_for_a_gpu_only_with_cuda(
+    tmp_path: Path, resources: dict, gpu_request: str | None
+) -> None:
+    snakefile = probe_workflow(tmp_path)
+    result = snakemake(
+        "-n", "--executor", "slurm", "--jobs", "2", "--snakefile", str(snakefile),
+        "--directory", str(tmp_path), "--config", f"resources={json.dumps(resources)}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    requested = dry_run_resources(result.stdout)
+    assert "gpu" not in requested["cpu_probe"]
+    if gpu_request is None:
+        assert "gpu" not in requested["gpu_probe"], requested
+    else:
+        assert requested["gpu_probe"].endswith(gpu_request), requested
+
+
+def test_workflow_asks_for_no_gpu_with_cuda(tmp_path: Path) -> None:
+    """No stage of the workflow is a GPU stage yet: even with cuda, none asks for one."""
+    result = snakemake(
+        "-n", "--profile", "slurm", *config_args(tmp_path, {"simulate": {"n_events": 3}},
+                                                 resources={"device": "cuda"}),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gpu=" not in result.stdout
+
+
+@pytest.mark.slow
+def test_slurm_profile_submits_1000_events_in_at_most_100_jobs(tmp_path: Path) -> None:
+    data = {"simulate": {"n_events": 1000}}
+    result = snakemake("-n", "--profile", "slurm", *config_args(tmp_path, data), timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = Counter(cluster_jobs(result.stdout))
+    # every per-event job is in a group job: 12 events each, so 84 group jobs
+    assert jobs == {"group:events": 84, "simulate_detector": 1, "report": 1}, jobs
+    assert sum(jobs.values()) <= 100
+    # and no per-event job was lost on the way: the job table still has all of them
+    counts = job_counts(result.stdout)
+    assert counts["ingest"] == counts["simulate_event"] == 1000
+
+
+def test_group_size_is_a_profile_setting(tmp_path: Path) -> None:
+    data = {"simulate": {"n_events": 10}, "split": {"train": 0.5, "val": 0, "test": 0.5}}
+    result = snakemake(
+        "-n", "--profile", "slurm", "--group-components", "events=4",
+        *config_args(tmp_path, data),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = Counter(cluster_jobs(result.stdout))
+    # 10 events, 4 per job: 3 group jobs
+    assert jobs == {"group:events": 3, "simulate_detector": 1, "report": 1}, jobs
+
+
+def test_without_the_profile_each_event_is_a_group_of_its_own(tmp_path: Path) -> None:
+    data = {"simulate": {"n_events": 4}, "split": {"train": 0.5, "val": 0, "test": 0.5}}
+    result = snakemake("-n", "--cores", "1", *config_args(tmp_path, data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # a dry run shows the groups a cluster would form: one chain of jobs per event
+    jobs = Counter(cluster_jobs(result.stdout))
+    assert jobs == {"group:events": 4, "simulate_detector": 1, "report": 1}, jobs
