@@ -240,8 +240,9 @@ def choose_k(scan: list[dict[str, float]], target: float) -> int:
     return int(max(scan, key=lambda row: row["segment50"])["k"])
 
 
-RESUMABLE_CHANGES = ("steps", "max_minutes")
-"""Settings that may change between a training and its resumption (a longer run)."""
+RESUMABLE_CHANGES = ("steps", "max_minutes", "radius", "k_scan", "target_segment50")
+"""Settings that may change between a training and its resumption: a longer run, or the
+graph settings applied after training (a finished training then only redoes the k scan)."""
 
 
 def _same_training(stored: object, config: EmbeddingConfig) -> bool:
