@@ -79,7 +79,7 @@ def test_report_names_versions_and_warns_when_mixed(outputs: dict, tmp_path: Pat
     assert f"trackrec {INSTALLED}" in page and "Warning" not in page
     from PIL import Image
 
-    with Image.open(report.scores) as plot:
+    with Image.open(report.events) as plot:
         assert plot.text["Software"] == f"trackrec {INSTALLED}"
     assert json.loads(report.summary_json.read_text())["trackrec_version"] == INSTALLED
 

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter
 
+from trackrec import __version__
 from trackrec.io.atomic import atomic_output
 
 PT_AXIS = (0.1, 40.0)  # GeV, log scale: open bins are drawn to these edges
@@ -23,8 +24,9 @@ FIGSIZE = (6.4, 4.6)
 
 
 def _save(fig: Figure, path: str | Path) -> None:
+    # the PNG's Software text says which trackrec drew it (lost in the report merge)
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": f"trackrec {__version__}"})
 
 
 def _figure() -> tuple[Figure, object]:
