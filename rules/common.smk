@@ -142,8 +142,37 @@ def get_benchmark_files(wildcards):
 
 
 def get_report_sections(wildcards):
-    """Report section files of the stages (see trackrec.report.sections); add yours here."""
-    return []
+    """Report section files of the stages (see trackrec.report.sections); add yours here.
+
+    One for each stage summary the run makes (the conditions of get_final_outputs,
+    get_graph_outputs and get_gnn_outputs), written by the report_section rule.
+    """
+    kinds = ["fit"] if SCORED_EVENTS else []
+    if SCORED_EVENTS and (PRETRAINED_MODELS or PLAN.splits["train"]):
+        kinds.append("graph")
+        if GNN["models"]:
+            kinds.append("models")
+    return expand(f"{RUN}/report/sections/{{kind}}.json", kind=kinds)
+
+
+def get_section_summary(wildcards):
+    """The stage summary JSON a report section is made from (rule report_section)."""
+    return {
+        "fit": f"{RUN}/report/fit/fit_summary.json",
+        "graph": f"{RUN}/report/graph/summary.json",
+        "models": f"{RUN}/report/models.json",
+    }[wildcards.section_kind]
+
+
+def get_section_images(wildcards):
+    """The stage's plots shown in its section (GNN training curves: models trained here)."""
+    if wildcards.section_kind == "fit":
+        return [f"{RUN}/report/fit/fit_resolution_vs_{v}.png" for v in ("pt", "eta")]
+    if wildcards.section_kind == "graph":
+        return [f"{RUN}/report/graph/segment50_vs_edges.png"]
+    if PRETRAINED_MODELS:
+        return []
+    return expand(f"{RUN}/models/gnn_{{model}}_curve.png", model=GNN["models"])
 
 
 def get_report_section_options(wildcards, input):
@@ -274,11 +303,7 @@ def get_graph_benchmark_files(wildcards):
 GNN = config["gnn"]
 GNN_EDGE_CLASSIFIERS = [m for m in GNN["models"] if m in ("interaction_network", "euclidnet")]
 GNN_DEVICE = config["resources"]["device"]
-GNN_RESOURCES = (
-    {"gpu": 1, **({"gpu_model": config["resources"]["gpu_model"]} if config["resources"]["gpu_model"] else {})}
-    if GNN_DEVICE == "cuda"
-    else {}
-)
+GNN_RESOURCES = gpu_resources(config["resources"])  # {gpu: 1, ...} only with resources.device cuda
 
 
 wildcard_constraints:

@@ -39,6 +39,8 @@ if not PRETRAINED_MODELS:
 
 
 rule infer_gnn:
+    group:
+        "gnn"
     input:
         hits=get_stage_hits,
         graph=f"{RUN}/graphs/{{event}}.parquet",
@@ -64,6 +66,8 @@ rule infer_gnn:
 
 
 rule evaluate_edges:
+    group:
+        "learned"
     input:
         hits=get_stage_hits,
         particles=f"{RUN}/particles/{{event}}.parquet",

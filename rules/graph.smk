@@ -51,6 +51,8 @@ if not PRETRAINED_MODELS:
 
 
 rule build_graph:
+    group:
+        "graphs"
     input:
         hits=get_stage_hits,
         model=get_graph_model,
@@ -72,6 +74,8 @@ rule build_graph:
 
 
 rule evaluate_graph:
+    group:
+        "graphs"
     input:
         hits=get_stage_hits,
         particles=f"{RUN}/particles/{{event}}.parquet",

@@ -1,9 +1,15 @@
-# The run's plan file and the aggregate report: summary.json/csv, report.html and its plots.
+# The run's plan file, the stages' report sections, and the aggregate report:
+# summary.json/csv, report.html and its plots.
 
 
 # writing a small JSON file is not worth a cluster job
 localrules:
     plan_file,
+    report_section,
+
+
+wildcard_constraints:
+    section_kind="fit|graph|models",
 
 
 rule plan_file:
@@ -17,6 +23,21 @@ rule plan_file:
         f"{RUN}/logs/plan_file.log",
     shell:
         "trackrec plan --config-json {params.config:q} --out {output.plan:q} > {log:q} 2>&1"
+
+
+rule report_section:
+    input:
+        summary=get_section_summary,
+        images=get_section_images,
+    output:
+        section=f"{RUN}/report/sections/{{section_kind}}.json",
+    conda:
+        "../envs/trackrec.yaml"
+    log:
+        f"{RUN}/logs/report_section/{{section_kind}}.log",
+    shell:
+        "trackrec report-section --kind {wildcards.section_kind} --summary {input.summary:q}"
+        " --images {input.images:q} --out {output.section:q} > {log:q} 2>&1"
 
 
 rule report:

@@ -302,6 +302,7 @@ def test_commands_train_infer_evaluate_and_summarise(events, tmp_path, capsys) -
     section = json.loads(summary.read_text())["models"]["interaction_network"]
     assert section["n_params"] > 0 and section["edge_auc"]["n"] == 1
     assert section["edge_auc"]["mean"] == pytest.approx(auc)
+    assert section["edge_auc"]["std"] is None  # one event: undefined, and the file strict JSON
 
     # a config that does not fit the checkpoint: one line naming the setting, no output
     capsys.readouterr()

@@ -55,6 +55,7 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "plan_file": 1,
         "report": 1,
         "report_graph": 1,
+        "report_section": 3,
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
@@ -167,6 +168,7 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "plan_file": 1,
         "report": 1,
         "report_graph": 1,
+        "report_section": 3,
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
@@ -243,9 +245,52 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
     assert (run / "simulated" / "detectors.csv.gz").exists()
 
 
+# each stage's section in report.html: its title and the alt texts of its plots
+STAGE_SECTIONS = {
+    "Track fit (Kalman filter)": ["fit resolution vs pt", "fit resolution vs eta"],
+    "Graph construction": ["segment50 vs edges"],
+    "GNN models": [f"gnn {m} curve" for m in ("interaction network", "euclidnet", "condensation")],
+}
+
+
+def _section_html(page: str, title: str) -> str:
+    """The part of the page from the section's heading to the next heading of its level."""
+    start = page.index(f"<h2>{title}</h2>")
+    end = page.find("<h2>", start + 1)
+    return page[start : end if end >= 0 else len(page)]
+
+
+def test_simulated_run_reports_every_stage(simulated_run: Path) -> None:
+    report = simulated_run / "default" / "report"
+    page = (report / "report.html").read_text()
+    for title, images in STAGE_SECTIONS.items():
+        part = _section_html(page, title)
+        for alt in images:
+            assert f'alt="{alt}" src="data:image/png;base64,' in part, (title, alt)
+    summary = json.loads((report / "summary.json").read_text())
+    assert [s["title"] for s in summary["sections"]] == list(STAGE_SECTIONS)
+    # issue #11: the models entry, from the GNN stage's own summary
+    stage = json.loads((report / "models.json").read_text())["models"]
+    assert set(summary["models"]) == {"interaction_network", "euclidnet", "condensation"}
+    for name, entry in summary["models"].items():
+        assert entry["n_params"] == stage[name]["n_params"] > 0
+        edge_keys = {"edge_auc", "edge_eff", "edge_purity"} if name != "condensation" else set()
+        assert set(entry) == {"n_params"} | edge_keys
+        for key in edge_keys:
+            assert set(entry[key]) == {"mean", "std", "n"}
+            assert entry[key]["n"] == stage[name][key]["n"] and 0 < entry[key]["n"] <= 2
+            assert entry[key]["mean"] == pytest.approx(stage[name][key]["mean"])
+            assert 0 <= entry[key]["mean"] <= 1
+
+
 def test_trackml_run_is_complete(trackml_run: Path) -> None:
     summary = _check_run_layout(trackml_run / "trackml", ["event000000001"], ["event000000001"])
     assert "simulate_event" not in summary["stages"]
+    # no training events, no shipped models: the fit is the only stage section
+    assert [s["title"] for s in summary["sections"]] == ["Track fit (Kalman filter)"]
+    assert "models" not in summary
+    page = (trackml_run / "trackml" / "report" / "report.html").read_text()
+    assert 'alt="fit resolution vs eta"' in _section_html(page, "Track fit (Kalman filter)")
 
 
 def test_nothing_to_do_after_a_complete_run(simulated_run: Path) -> None:
@@ -264,6 +309,7 @@ def test_tracking_edit_reruns_only_downstream(simulated_run: Path) -> None:
         "fit_summary": 1,
         "fit_tracks": 2,
         "report": 1,
+        "report_section": 1,
         "track_dbscan_baseline": 2,
     }
 
@@ -272,7 +318,11 @@ def test_metrics_edit_rewrites_the_plan_and_the_report(simulated_run: Path) -> N
     edited = {"pt_thresholds": [0.5, 1.0], "max_abs_eta": 2.5, "min_track_hits": 3}
     result = snakemake("-n", *config_args(simulated_run, TINY_SIMULATION, metrics=edited))
     assert result.returncode == 0, result.stderr
-    assert job_counts(result.stdout) == {"all": 1, "evaluate": 2, "plan_file": 1, "report": 1}
+    # the graph metrics take metrics.max_abs_eta too: they, the graph summary and its section
+    assert job_counts(result.stdout) == {
+        "all": 1, "evaluate": 2, "evaluate_graph": 2, "plan_file": 1, "report": 1,
+        "report_graph": 1, "report_section": 1,
+    }
 
 
 def test_snakemake_report_collects_the_plots(simulated_run: Path, tmp_path: Path) -> None:
@@ -310,7 +360,7 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     # (the copy has no Snakemake record of the plan file's params, so it is not rewritten;
     # the report adds the methods that have metrics to the plan's)
     assert job_counts(dry.stdout) == {
-        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1
+        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1, "report_section": 1
     }
     result = snakemake("--cores", "2", *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -336,7 +386,7 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     write_submission({1002: ours[1002]}, tmp_path / "ckf" / "1002.csv.gz", event_id_column=False)
     dry = snakemake("-n", *args)
     assert job_counts(dry.stdout) == {
-        "all": 1, "evaluate": 1, "fit_summary": 1, "fit_tracks": 1, "import_tracks": 1, "report": 1
+        "all": 1, "evaluate": 1, "fit_summary": 1, "fit_tracks": 1, "import_tracks": 1, "report": 1, "report_section": 1
     }
     # a rewritten file is imported and scored again (a mere touch is not: Snakemake compares
     # the content of small inputs)
@@ -344,7 +394,7 @@ def test_external_tracker_is_scored_and_reported_like_ours(
     challenge.iloc[::-1].to_csv(tmp_path / "challenge.csv", index=False)
     dry = snakemake("-n", *args)
     assert job_counts(dry.stdout) == {
-        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1
+        "all": 1, "evaluate": 3, "fit_summary": 1, "fit_tracks": 3, "import_tracks": 3, "report": 1, "report_section": 1
     }
 
 
@@ -413,3 +463,6 @@ def test_shipped_graph_cuts_build_graphs_of_a_run_without_training(
                                        "report_graph")} == {
         "install_pretrained_npz": 1, "build_graph": 1, "evaluate_graph": 1, "report_graph": 1
     }
+    # the shipped models' stages have report sections too (no training curves to show)
+    assert counts["report_section"] == 3
+    assert "segment50_vs_edges.png" in result.stdout and "_curve.png" not in result.stdout

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "trackrec.tracking.command",
     "trackrec.metrics.command",
     "trackrec.report.command",
+    "trackrec.report.section_command",
     "trackrec.plan_command",
     "trackrec.kalman.command",
     "trackrec.graph.command",

@@ -11,7 +11,6 @@ as points.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from trackrec.errors import InputError
+from trackrec.io.jsonfile import read_json
 
 GOALS = {"segment50_pt0.9": (">=", 0.97), "edges_per_hit": ("<", 30.0),
          "build_s_per_event": ("<", 2.0), "build_max_rss_mb": ("<", 4096.0)}
@@ -32,12 +32,7 @@ def _event(path: Path) -> str:
 def read_metrics(paths: Sequence[Path]) -> dict[str, dict[str, float | None]]:
     out = {}
     for path in paths:
-        try:
-            record = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise InputError(path, "no such file") from None
-        except json.JSONDecodeError as err:
-            raise InputError(path, f"not valid JSON ({err})") from None
+        record = read_json(path)
         if not isinstance(record, dict) or "edges_per_hit" not in record:
             raise InputError(path, "not a graph metrics file (no edges_per_hit)")
         out[_event(Path(path))] = record
@@ -115,32 +110,17 @@ def plot_segment50(summary: Mapping, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
-def _finite(value):
-    """NaN and infinities as None (JSON has neither), recursively."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def run_report_graph(args: argparse.Namespace) -> int:
-    from trackrec.io.atomic import atomic_output
     from trackrec.io.checkpoint import read_provenance
+    from trackrec.io.jsonfile import write_json
     from trackrec.report.summary import read_benchmark_file
 
     metrics = read_metrics(args.metrics)
     provenance = read_provenance(args.model) if args.model is not None else None
     benchmarks = [read_benchmark_file(p) for p in args.benchmarks or []]
     summary = summarise(metrics, provenance, benchmarks)
-    text = json.dumps(_finite(summary), indent=1, sort_keys=True, allow_nan=False)
     plot_segment50(summary, args.plot)
-    with atomic_output(args.summary) as tmp:
-        tmp.write_text(text + "\n")
+    write_json(args.summary, summary)
     return 0
 
 

@@ -200,7 +200,7 @@ def run_infer(args: argparse.Namespace) -> None:
 
 
 def run_evaluate_edges(args: argparse.Namespace) -> None:
-    from trackrec.io.atomic import atomic_output
+    from trackrec.io.jsonfile import write_json
     from trackrec.io.parquet import read_table
     from trackrec.metrics.edges import HITS_COLUMNS, PARTICLE_COLUMNS, edge_metrics
 
@@ -210,13 +210,12 @@ def run_evaluate_edges(args: argparse.Namespace) -> None:
     metrics = edge_metrics(scores["src"].to_numpy(), scores["dst"].to_numpy(),
                            scores["score"].to_numpy(), hits, particles,
                            threshold=args.working_point, pt_threshold=args.pt_threshold)
-    with atomic_output(args.out) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_json(args.out, metrics, indent=2)  # strict JSON: undefined ratios are null
 
 
 def run_summary(args: argparse.Namespace) -> None:
-    from trackrec.io.atomic import atomic_output
     from trackrec.io.checkpoint import read_provenance
+    from trackrec.io.jsonfile import write_json
     from trackrec.models.metrics import models_section
 
     facts, names = {}, {}
@@ -231,5 +230,4 @@ def run_summary(args: argparse.Namespace) -> None:
     for path in args.edge_metrics:
         per_event.setdefault(Path(path).parent.name, []).append(json.loads(Path(path).read_text()))
     section = models_section(facts, per_event, args.working_point)
-    with atomic_output(args.out) as tmp:
-        tmp.write_text(json.dumps({"models": section}, indent=2, sort_keys=True) + "\n")
+    write_json(args.out, {"models": section}, indent=2)  # strict JSON: std of 1 event is null

@@ -26,13 +26,14 @@ from typing import Any
 import pandas as pd
 
 from trackrec import __version__
-from trackrec.errors import InputError
+from trackrec.errors import InputError, TrackrecError
 from trackrec.io.atomic import atomic_output
+from trackrec.io.jsonfile import json_ready
 from trackrec.metrics.tracking import ETA_BINS_MIN_PT
 from trackrec.report import plots
+from trackrec.report.failures import explain_failures, failure_reasons
 from trackrec.report.html import per_event_keys, render_report
 from trackrec.report.sections import ReportSection
-from trackrec.report.failures import explain_failures, failure_reasons
 from trackrec.report.summary import (
     EventMetrics,
     MetricsSettings,
@@ -78,17 +79,6 @@ class ReportOutputs:
             events=folder / "events.png",
             stages=folder / "stages.png",
         )
-
-
-def _json_ready(value: object) -> object:
-    """NaN -> None, recursively, so summary.json is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
 
 
 def source_commit() -> str | None:
@@ -228,6 +218,13 @@ def build_summary(
         "trackrec_version": __version__,
         "metrics_versions": metrics_versions(metrics),
     }
+    for section in sections:  # a stage's own top-level entries (e.g. the GNN's "models")
+        for key, value in section.summary.items():
+            if key in summary:
+                raise TrackrecError(
+                    f"report section {section.title!r}: summary.json already has {key!r}"
+                )
+            summary[key] = value
     return summary, curves
 
 
@@ -271,7 +268,7 @@ def write_report(
         _make_folder(Path(path).parent)
     settings = _settings(summary)
     with atomic_output(outputs.summary_json) as tmp:
-        tmp.write_text(json.dumps(_json_ready(summary), indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(json_ready(summary), indent=2, sort_keys=True) + "\n")
     with atomic_output(outputs.summary_csv) as tmp:
         summary_table(summary).to_csv(tmp, index=False)
     binned = {"max_abs_eta": settings.max_abs_eta, "eta_min_pt": ETA_BINS_MIN_PT}

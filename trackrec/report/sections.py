@@ -11,13 +11,16 @@ A stage adds a section to ``report.html`` without touching the report code: it w
       "table": {"columns": ["event", "edges", "purity"],
                 "rows": [["event000001001", 612345, 0.041]]},
       "images": ["graph_purity_vs_pt.png"],
-      "order": 30
+      "order": 30,
+      "summary": {"graph": {"n_events": 2}}
     }
 
 ``metrics`` values are numbers (or null), or ``{"mean", "std", "n"}`` summaries as in
 ``summary.json``; ``table`` cells are strings, numbers or null; ``images`` are PNG files,
 relative to the section file's folder (or absolute), embedded into the page; ``order``
-(default 50) sorts the sections (the tracking-performance part of the report comes first).
+(default 50) sorts the sections (the tracking-performance part of the report comes first);
+``summary`` holds top-level entries the stage adds to ``summary.json`` as they are (e.g. the
+GNN stage's ``models``), refused when a key is the report's own or another section's.
 Numbers are formatted like the rest of the report.
 
 In the workflow, the stage's rule (or an aggregation rule of its own) writes the file, and
@@ -25,7 +28,8 @@ In the workflow, the stage's rule (or an aggregation rule of its own) writes the
 ``trackrec report --section FILE``. From Python, build :class:`ReportSection` objects
 directly and pass them to :func:`trackrec.report.build.build_summary` (their numbers) and
 :func:`trackrec.report.build.write_report` (the page). The sections are also
-copied into ``summary.json`` under ``sections`` (title, text, metrics, table; not images).
+copied into ``summary.json`` under ``sections`` (title, text, metrics, table; not images),
+and a section's ``summary`` entries become top-level keys of ``summary.json``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class ReportSection:
     rows: Sequence[Sequence[Cell]] = ()
     images: Sequence[Path] = ()
     order: float = 50.0
+    summary: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The section as it goes into ``summary.json`` (images left out)."""
@@ -94,7 +99,7 @@ def load_section_file(path: str | Path) -> ReportSection:
         raise InputError(path, f"not valid JSON ({err.msg}, line {err.lineno})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("title"), str) or not raw["title"]:
         raise InputError(path, "a report section needs a non-empty string title")
-    unknown = sorted(set(raw) - {"title", "text", "metrics", "table", "images", "order"})
+    unknown = sorted(set(raw) - {"title", "text", "metrics", "table", "images", "order", "summary"})
     if unknown:
         raise InputError(path, f"unknown section keys: {', '.join(unknown)}")
     text = raw.get("text", "")
@@ -120,6 +125,9 @@ def load_section_file(path: str | Path) -> ReportSection:
     for image in image_paths:
         if not image.is_file():
             raise InputError(path, f"image {image} does not exist")
+    summary = raw.get("summary", {})
+    if not isinstance(summary, dict):
+        raise InputError(path, "summary must be an object of summary.json entries")
     return ReportSection(
         title=raw["title"],
         text=text,
@@ -128,4 +136,5 @@ def load_section_file(path: str | Path) -> ReportSection:
         rows=cells,
         images=image_paths,
         order=_number(raw.get("order", 50), "order", path),
+        summary=summary,
     )
