@@ -1,5 +1,7 @@
 # Shared paths and input functions. The logic lives in trackrec.plan (unit-tested).
+import json
 import os
+import shlex
 
 from trackrec.plan import (
     cli_options,
@@ -14,6 +16,7 @@ from trackrec.plan import (
 )
 from trackrec.config import load_schema, reserved_method_names
 from trackrec.errors import TrackrecError
+from trackrec.noise.stage import noise_model_file, relevant_config
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -23,6 +26,15 @@ SCORED_EVENTS = PLAN.scored_test_events  # test events with truth
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
+if config["noise_filter"]["model"] is False:  # YAML's bare `off`
+    config["noise_filter"]["model"] = "off"
+NOISE_MODEL_FILE = noise_model_file(f"{RUN}/models", config["noise_filter"]["model"])  # None: off/oracle
+if NOISE_MODEL_FILE and not PRETRAINED_MODELS and not PLAN.splits["train"]:
+    raise SystemExit(
+        f"trackrec: error: noise_filter.model {config['noise_filter']['model']} is trained on the"
+        " training events but data.split gives none; use models.source: pretrained (the shipped"
+        " model) or noise_filter.model: off"
+    )
 
 
 wildcard_constraints:
@@ -134,7 +146,47 @@ def get_benchmark_files(wildcards):
     imported = [f"{m}/{e}" for m, events in EXTERNAL_EVENTS.items() for e in events]
     files += expand(benchmark_path("import_tracks"), event=imported)
     files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
+    files += expand(benchmark_path("filter_noise"), event=TEST_EVENTS)
     return files
+
+
+def noise_provenance_file():
+    return os.path.splitext(NOISE_MODEL_FILE)[0] + ".json"
+
+
+def get_noise_config_json(wildcards):
+    """The settings of noise_filter that a model depends on, as JSON for --config."""
+    return json.dumps(relevant_config(config["noise_filter"]), sort_keys=True)
+
+
+def get_data_config_json(wildcards):
+    return json.dumps(config["data"], sort_keys=True)
+
+
+def get_noise_model_option(wildcards):
+    return f"--model {shlex.quote(NOISE_MODEL_FILE)}" if NOISE_MODEL_FILE else ""
+
+
+def get_noise_filter_inputs(wildcards):
+    """The event's hits and particles, and the noise model when the filter uses one."""
+    inputs = {
+        "hits": f"{RUN}/hits/{wildcards.event}.parquet",
+        "particles": f"{RUN}/particles/{wildcards.event}.parquet",
+    }
+    if NOISE_MODEL_FILE:
+        inputs["model"] = NOISE_MODEL_FILE
+    return inputs
+
+
+def get_noise_report_inputs(wildcards):
+    """Noise-filter metrics and score histograms of the scored test events (and the model)."""
+    inputs = {
+        "metrics": expand(f"{RUN}/noise_filter/metrics/{{event}}.json", event=SCORED_EVENTS),
+        "histograms": expand(f"{RUN}/noise_filter/histograms/{{event}}.json", event=SCORED_EVENTS),
+    }
+    if NOISE_MODEL_FILE:
+        inputs["model"] = NOISE_MODEL_FILE
+    return inputs
 
 
 def get_final_outputs(wildcards):
@@ -144,4 +196,7 @@ def get_final_outputs(wildcards):
     outputs += [f"{RUN}/tracks/{m}/{e}.parquet" for m, events in EXTERNAL_EVENTS.items() for e in events]
     if SCORED_EVENTS:
         outputs += [f"{RUN}/report/summary.json", f"{RUN}/report/report.html"]
+    outputs += expand(f"{RUN}/filtered/{{event}}.parquet", event=TEST_EVENTS)
+    if SCORED_EVENTS:
+        outputs += [f"{RUN}/noise_filter/report/summary.json"]
     return outputs

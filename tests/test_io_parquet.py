@@ -195,7 +195,8 @@ def test_schema_markdown_lists_every_column() -> None:
         assert f"#### `{schema.name}`" in text
         for column in schema.columns:
             assert f"| `{column.name}` |" in text
-    assert set(TABLES) == {"hits", "particles", "tracks"}
+    assert set(TABLES) == {"hits", "particles", "tracks", "filtered"}
+    assert TABLES["filtered"].names == [*TABLES["hits"].names, "noise_score"]
     assert TABLES["tracks"].names == ["hit_id", "track_id"]
 
 

@@ -46,11 +46,14 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     assert job_counts(result.stdout) == {
         "all": 1,
         "evaluate": 2,
+        "filter_noise": 2,
         "ingest": 6,
         "report": 1,
+        "report_noise_filter": 1,
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
+        "train_noise_filter": 1,
     }
 
 
@@ -91,9 +94,18 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
         "trackml_dir": str(folder),
         "split": {"train": 0, "val": 0, "test": 1.0},
     }
-    result = snakemake("-n", *config_args(tmp_path / "results", data))
+    result = snakemake("-n", *config_args(tmp_path / "results", data, noise_filter={"model": "off"}))
     assert result.returncode == 0, result.stdout[-2000:]
-    assert job_counts(result.stdout) == {"all": 1, "ingest": 1, "track_dbscan_baseline": 1}
+    assert job_counts(result.stdout) == {
+        "all": 1,
+        "filter_noise": 1,
+        "ingest": 1,
+        "track_dbscan_baseline": 1,
+    }
+    # training the filter without training events is a one-line error before any job
+    result = snakemake("-n", *config_args(tmp_path / "results", data))
+    assert result.returncode != 0
+    assert "data.split gives none; use models.source: pretrained" in result.stdout + result.stderr
 
 
 def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_dir: Path) -> None:
@@ -111,11 +123,14 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     assert job_counts(result.stdout) == {
         "all": 1,
         "evaluate": 1,
+        "filter_noise": 1,
         "ingest": 5,
         "report": 1,
+        "report_noise_filter": 1,
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
+        "train_noise_filter": 1,
     }
     assert "event000000001" in result.stdout
     assert str(sample_dir / "detectors.csv.gz") in result.stdout
@@ -132,7 +147,8 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trackml_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     results = tmp_path_factory.mktemp("trackml")
-    result = snakemake("--cores", "2", *config_args(results, trackml_data(sample_dir)))
+    result = snakemake("--cores", "2", *config_args(results, trackml_data(sample_dir),
+                                                    noise_filter={"model": "off"}))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return results
 
@@ -167,6 +183,25 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
     summary = _check_run_layout(run, events, events[1:])
     assert "simulate_event" in summary["stages"]
     assert (run / "simulated" / "detectors.csv.gz").exists()
+
+
+def _check_noise_filter(run: Path, events: list[str]) -> dict:
+    for event in events:
+        kept = read_table(run / "filtered" / f"{event}.parquet", "filtered")
+        hits = read_table(run / "hits" / f"{event}.parquet", "hits", columns=["hit_id"])
+        metrics = json.loads((run / "noise_filter" / "metrics" / f"{event}.json").read_text())
+        assert metrics["n_kept"] == len(kept) < len(hits)
+        assert {"noise_auc", "noise_removed_frac", "good_hit_loss_pt0.9", "good_hit_loss_all"} <= set(metrics)
+    summary = json.loads((run / "noise_filter" / "report" / "summary.json").read_text())
+    assert summary["n_events"] == len(events) and summary["model"] == "gbdt"
+    assert (run / "noise_filter" / "report" / "roc.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((run / "models" / "noise_filter_gbdt.json").read_text())["kind"] == "noise_filter"
+    return summary
+
+
+def test_simulated_run_filters_noise(simulated_run: Path) -> None:
+    summary = _check_noise_filter(simulated_run / "default", ["event000001001", "event000001002"])
+    assert summary["mean"]["noise_auc"] > 0.8
 
 
 def test_trackml_run_is_complete(trackml_run: Path) -> None:

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "trackrec.tracking.command",
     "trackrec.metrics.command",
     "trackrec.report.command",
+    "trackrec.noise.command",
 )
 
 

@@ -14,6 +14,7 @@ Tables defined here:
   test event).
 - ``tracks``: the TrackML submission shape (hit_id, track_id), written by track builders
   and read by the metrics.
+- ``filtered``: the hits the noise filter keeps, with their noise score.
 
 :func:`schema_markdown` renders these definitions as markdown tables for the README.
 """
@@ -167,7 +168,18 @@ TRACKS = TableSchema(
     ),
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS)}
+FILTERED = TableSchema(
+    "filtered",
+    "The hits kept by the noise filter (`filtered/<event>.parquet`): the hit table's columns "
+    "and the hit's noise score.",
+    (
+        *HITS.columns,
+        Column("noise_score", _F32, "", "noise filter's probability that the hit is noise "
+               "(hits above the model's threshold are removed; 0 with the filter off)"),
+    ),
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (HITS, PARTICLES, TRACKS, FILTERED)}
 
 
 def get_schema(table: str) -> TableSchema:

@@ -14,7 +14,7 @@ not the hit alone. Three feature groups:
   the straight line through both in ``(r, z)`` meets the beam line within ``z0_max`` of the
   origin and their azimuth difference is at most ``kappa |r_j - r_i| + eps_phi`` (the bending
   of a track of ``pt_min``). Per side (``rho = sqrt(r^2 + z^2)`` smaller: inner, larger:
-  outer, within ``drho_max``) the features count the compatible hits, the tightly compatible
+  outer, within ``dr_max``) the features count the compatible hits, the tightly compatible
   ones (quality below ``tight``) and their distinct layers, and give the best pair quality
   ``max(|dphi| / tol_phi, |z0| / z0_max)`` (1 when none). Hits of the same layer within
   ``d_same`` mm (overlapping modules) are counted apart.
@@ -43,12 +43,15 @@ GEV_PER_TESLA_M = 0.299792458  # pt [GeV] = 0.3 B [T] R [m]
 class ContextParams:
     """Cuts of the compatible-hit search (a model records them; a mismatch is refused)."""
 
-    z0_max: float = 50.0  # mm, half-length of the luminous region accepted
-    pt_min: float = 0.5  # GeV, smallest pt whose bending the azimuth window allows
+    z0_max: float = 20.0  # mm, half-length of the luminous region accepted (sigma_z ~ 5.5 mm)
+    pt_min: float = 0.7  # GeV, smallest pt whose bending the azimuth window allows
     eps_phi: float = 0.005  # rad, azimuth tolerance on top of the bending
-    drho_max: float = 300.0  # mm, largest distance from the origin between the two hits
+    dr_max: float = 450.0  # mm, largest radial distance between the two hits
     tight: float = 0.25  # pair quality under which a pair is "tight"
     d_same: float = 5.0  # mm, same-layer neighbour distance
+    triplet_phi: float = 0.002  # rad, azimuth tolerance of a triplet (scattering, bending)
+    triplet_z: float = 2.0  # mm, z tolerance of a triplet
+    triplet_min_dr: float = 5.0  # mm, smallest radial lever arm of a triplet
     bin_phi: float = 0.05  # rad, search grid
     bin_eta: float = 0.1
 
@@ -71,7 +74,7 @@ SHAPE_FEATURES = (
 CONTEXT_FEATURES = (
     "n_inner", "n_outer", "n_tight_inner", "n_tight_outer",
     "layers_tight_inner", "layers_tight_outer", "best_inner", "best_outer",
-    "n_same_layer", "n_candidates",
+    "n_same_layer", "n_candidates", "n_triplets", "best_triplet",
 )  # fmt: skip
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "hit": HIT_FEATURES,
@@ -82,7 +85,9 @@ SHAPE_COLUMNS = (
     "n_cells", "charge", "extent_u", "extent_v", "pitch_u", "pitch_v", "thickness",
     *(f"rot_{g}{a}" for g in "xyz" for a in "uvw"),
 )  # fmt: skip
+TRIPLET_PARTNERS = 24  # compatible hits per hit that the triplets combine (best qualities)
 _POSITION_COLUMNS = ("x", "y", "z", "r", "phi", "eta", "volume_id", "layer_id")
+CONTEXT_COLUMNS = ("pitch_u", "pitch_v", *(f"rot_{g}{a}" for g in "xyz" for a in "uv"))
 
 
 def feature_names(groups: tuple[str, ...] | list[str]) -> list[str]:
@@ -103,15 +108,18 @@ def available_groups(hits: pd.DataFrame) -> list[str]:
 
 
 def check_columns(hits: pd.DataFrame, groups: tuple[str, ...] | list[str]) -> None:
-    """Raise naming the first hit column that a feature group needs and the table lacks."""
-    needed = list(_POSITION_COLUMNS) + (list(SHAPE_COLUMNS) if "shape" in groups else [])
-    missing = [c for c in needed if c not in hits.columns]
-    if missing:
-        what = "shape features need cells and geometry (ingest with a cells file and --detectors)"
-        raise TrackrecError(
-            f"hits table lacks column(s) {', '.join(missing)} that the noise filter's features "
-            f"need" + (f"; {what}" if "shape" in groups and set(missing) & set(SHAPE_COLUMNS) else "")
-        )
+    """Raise naming the hit columns that the feature groups need and the table lacks."""
+    needed = {"hit": _POSITION_COLUMNS, "shape": _POSITION_COLUMNS + SHAPE_COLUMNS,
+              "context": _POSITION_COLUMNS + CONTEXT_COLUMNS}  # fmt: skip
+    for group in groups:
+        missing = [c for c in needed[group] if c not in hits.columns]
+        if missing:
+            why = {"shape": "cells and geometry (ingest with the cells file and --detectors)",
+                   "context": "geometry (ingest with --detectors)"}.get(group, "positions")  # fmt: skip
+            raise TrackrecError(
+                f"hits table lacks column(s) {', '.join(missing)} that the noise filter's "
+                f"{group} features need: {why}"
+            )
 
 
 def _f64(hits: pd.DataFrame, name: str) -> np.ndarray:
@@ -157,15 +165,74 @@ def _wrap(dphi: float) -> float:
 
 
 @njit(cache=True)
-def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_start, n_phi,
-                    n_eta, eta_min, r_min, z0_max, kappa, eps_phi, drho_max, tight, d_same,
-                    bin_phi, bin_eta, out):  # fmt: skip
+def _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i, triplet_phi, triplet_z, min_dr):
+    """Count and best quality of triplets (hit i + two buffered compatible hits)."""
+    count = 0
+    best = 1.0
+    pr = np.empty(3)
+    pp = np.empty(3)
+    pz = np.empty(3)
+    ps = np.empty((3, 3))
+    for a in range(nb):
+        for b in range(a + 1, nb):
+            if blayer[a] == blayer[b]:
+                continue
+            pr[0], pp[0], pz[0] = ri, 0.0, zi
+            pr[1], pp[1], pz[1] = br[a], bphi[a], bz[a]
+            pr[2], pp[2], pz[2] = br[b], bphi[b], bz[b]
+            for m in range(3):
+                ps[0, m] = s_i[m]
+                ps[1, m] = bs[a, m]
+                ps[2, m] = bs[b, m]
+            # order by radius: 1 < 2 < 3 (index list by hand, three elements)
+            o0, o1, o2 = 0, 1, 2
+            if pr[o0] > pr[o1]:
+                o0, o1 = o1, o0
+            if pr[o1] > pr[o2]:
+                o1, o2 = o2, o1
+            if pr[o0] > pr[o1]:
+                o0, o1 = o1, o0
+            d12 = pr[o1] - pr[o0]
+            d23 = pr[o2] - pr[o1]
+            if d12 < min_dr or d23 < min_dr:
+                continue
+            ratio = d23 / d12
+            slope_phi = (pp[o1] - pp[o0]) / d12
+            slope_z = (pz[o1] - pz[o0]) / d12
+            res_phi = abs(pp[o2] - (pp[o1] + slope_phi * d23))
+            res_z = abs(pz[o2] - (pz[o1] + slope_z * d23))
+            # uncertainties (s_z, s_r, s_phi) propagated through the extrapolation
+            s_r = ps[o2, 1] + ps[o1, 1] * (1.0 + ratio) + ps[o0, 1] * ratio
+            tol_phi = (triplet_phi + ps[o2, 2] + ps[o1, 2] * (1.0 + ratio) + ps[o0, 2] * ratio
+                       + abs(slope_phi) * s_r)  # fmt: skip
+            tol_z = (triplet_z + ps[o2, 0] + ps[o1, 0] * (1.0 + ratio) + ps[o0, 0] * ratio
+                     + abs(slope_z) * s_r)  # fmt: skip
+            q = max(res_phi / tol_phi, res_z / tol_z)
+            if q <= 1.0:
+                count += 1
+                best = min(best, q)
+    return count, best
+
+
+@njit(cache=True)
+def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi, order, cell_start,
+                    n_phi, n_eta, eta_min, r_min, z0_max, kappa, eps_phi, dr_max, tight,
+                    d_same, triplet_phi, triplet_z, triplet_min_dr, bin_phi, bin_eta,
+                    out):  # fmt: skip
     n = phi.size
     max_layers = 32
+    cap = TRIPLET_PARTNERS  # compatible hits per hit kept for the triplets (the best pair qualities)
+    bq = np.empty(cap)
+    br = np.empty(cap)
+    bphi = np.empty(cap)
+    bz = np.empty(cap)
+    blayer = np.empty(cap, np.int64)
+    bs = np.empty((cap, 3))
+    s_i = np.empty(3)
     seen_in = np.empty(max_layers, np.int64)
     seen_out = np.empty(max_layers, np.int64)
     s_c_max = s_c.max()
-    phi_window = kappa * (drho_max + 2.0 * s_r.max()) + eps_phi + 2.0 * s_phi.max()
+    phi_window = kappa * (dr_max + 2.0 * s_r.max()) + eps_phi + 2.0 * s_phi.max()
     compat_bins = int(math.ceil(phi_window / bin_phi))
     for i in range(n):
         n_in = 0
@@ -178,13 +245,15 @@ def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_sta
         best_out = 1.0
         n_same = 0
         n_cand = 0
+        nb = 0
+        worst = 0
         ri = r[i]
         zi = z[i]
         ci = zi / ri
-        # compatible pairs have |dr| <= drho_max and
+        # compatible pairs have |dr| <= dr_max and
         # |c_j - c_i| <= z0_max |1/r_j - 1/r_i| + s_c_i + s_c_j  (c = z / r)
-        r_lo = max(ri - drho_max, r_min)
-        dc = z0_max * max(abs(1.0 / r_lo - 1.0 / ri), abs(1.0 / ri - 1.0 / (ri + drho_max)))
+        r_lo = max(ri - dr_max, r_min)
+        dc = z0_max * max(abs(1.0 / r_lo - 1.0 / ri), abs(1.0 / ri - 1.0 / (ri + dr_max)))
         dc += s_c[i] + s_c_max
         e_lo = int(math.floor((math.asinh(ci - dc) - eta_min) / bin_eta))
         e_hi = int(math.floor((math.asinh(ci + dc) - eta_min) / bin_eta))
@@ -219,7 +288,7 @@ def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_sta
                         continue
                     drho = rho[j] - rho[i]
                     dr = r[j] - ri
-                    if abs(drho) > drho_max or abs(dr) > drho_max:
+                    if abs(dr) > dr_max:
                         continue
                     tol_c = z0_max * abs(1.0 / r[j] - 1.0 / ri) + s_c[i] + s_c[j]
                     q_c = abs(z[j] / r[j] - ci) / tol_c
@@ -233,6 +302,26 @@ def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_sta
                     if q_phi > 1.0:
                         continue
                     q = max(q_phi, q_c)
+                    # keep the `cap` best pairs for the triplets: when full, replace the worst
+                    slot = nb
+                    if nb == cap:
+                        slot = worst if q < bq[worst] else -1
+                    else:
+                        nb += 1
+                    if slot >= 0:
+                        bq[slot] = q
+                        br[slot] = r[j]
+                        bphi[slot] = _wrap(phi[j] - phi[i])
+                        bz[slot] = z[j]
+                        blayer[slot] = layer[j]
+                        bs[slot, 0] = s_z[j]
+                        bs[slot, 1] = s_r[j]
+                        bs[slot, 2] = s_phi[j]
+                        if nb == cap:  # the slot to replace next: the worst kept
+                            worst = 0
+                            for m in range(1, cap):
+                                if bq[m] > bq[worst]:
+                                    worst = m
                     if drho < 0.0:
                         n_in += 1
                         best_in = min(best_in, q)
@@ -271,10 +360,15 @@ def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_sta
         out[i, 7] = best_out
         out[i, 8] = n_same
         out[i, 9] = n_cand
+        s_i[0] = s_z[i]
+        s_i[1] = s_r[i]
+        s_i[2] = s_phi[i]
+        out[i, 10], out[i, 11] = _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i,
+                                           triplet_phi, triplet_z, triplet_min_dr)
 
 
-def position_uncertainties(hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Half-pitch uncertainty of each hit in ``c = z / r``, in ``r`` (mm) and in phi (rad).
+def position_uncertainties(hits: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Half-pitch uncertainty of each hit in ``c = z / r``, ``z`` and ``r`` (mm), phi (rad).
 
     A hit lies anywhere within half a pitch of its cell along the module's u and v axes
     (strips: along the whole strip), which matters for the long strips (10.8 mm along v).
@@ -293,7 +387,7 @@ def position_uncertainties(hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, 
         s_r += np.abs(np.einsum("ij,ij->i", vec, e_r)) * half
         s_phi += np.abs(np.einsum("ij,ij->i", vec, e_phi)) * half / r
     s_c = (s_z + np.abs(z / r) * s_r) / r
-    return s_c, s_r, s_phi
+    return s_c, s_z, s_r, s_phi
 
 
 def _context_inputs(hits: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -308,7 +402,7 @@ def _context_inputs(hits: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 def context_features(hits: pd.DataFrame, params: ContextParams = ContextParams()) -> np.ndarray:
     """The ``context`` features, shape ``(n_hits, len(CONTEXT_FEATURES))``, float64."""
-    phi, eta, r, z, rho, layer, s_c, s_r, s_phi = _context_inputs(hits)
+    phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi = _context_inputs(hits)
     n = phi.size
     out = np.zeros((n, len(CONTEXT_FEATURES)))
     if n == 0:
@@ -324,9 +418,10 @@ def context_features(hits: pd.DataFrame, params: ContextParams = ContextParams()
     cell = p_bin * n_eta + e_bin
     order = np.argsort(cell, kind="stable").astype(np.int64)
     cell_start = np.searchsorted(cell[order], np.arange(n_phi * n_eta + 1)).astype(np.int64)
-    _context_kernel(phi, eta, r, z, rho, layer, s_c, s_r, s_phi, order, cell_start, n_phi,
-                    n_eta, eta_min, float(r.min()), params.z0_max, params.kappa,
-                    params.eps_phi, params.drho_max, params.tight, params.d_same, bin_phi,
+    _context_kernel(phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi, order, cell_start,
+                    n_phi, n_eta, eta_min, float(r.min()), params.z0_max, params.kappa,
+                    params.eps_phi, params.dr_max, params.tight, params.d_same,
+                    params.triplet_phi, params.triplet_z, params.triplet_min_dr, bin_phi,
                     params.bin_eta, out)  # fmt: skip
     return out
 
@@ -334,9 +429,9 @@ def context_features(hits: pd.DataFrame, params: ContextParams = ContextParams()
 def context_features_reference(hits: pd.DataFrame,
                                params: ContextParams = ContextParams()) -> np.ndarray:  # fmt: skip
     """Slow obvious version of :func:`context_features` (all pairs; for the tests)."""
-    phi, eta, r, z, rho, layer, s_c, s_r, s_phi = _context_inputs(hits)
+    phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi = _context_inputs(hits)
     x, y = r * np.cos(phi), r * np.sin(phi)
-    phi_window = (params.kappa * (params.drho_max + 2 * s_r.max()) + params.eps_phi
+    phi_window = (params.kappa * (params.dr_max + 2 * s_r.max()) + params.eps_phi
                   + 2 * s_phi.max())  # fmt: skip
     out = np.zeros((phi.size, len(CONTEXT_FEATURES)))
     for i in range(phi.size):
@@ -346,8 +441,7 @@ def context_features_reference(hits: pd.DataFrame,
         n_same = int((same & (dist < params.d_same)).sum())
         drho = rho - rho[i]
         dr = r - r[i]
-        cand = (other & (layer != layer[i]) & (np.abs(drho) <= params.drho_max)
-                & (np.abs(dr) <= params.drho_max))  # fmt: skip
+        cand = other & (layer != layer[i]) & (np.abs(dr) <= params.dr_max)
         dphi = np.abs(np.angle(np.exp(1j * (phi - phi[i]))))
         tol_c = params.z0_max * np.abs(1 / r - 1 / r[i]) + s_c[i] + s_c
         tol_phi = params.kappa * (np.abs(dr) + s_r[i] + s_r) + params.eps_phi + s_phi[i] + s_phi
@@ -363,8 +457,34 @@ def context_features_reference(hits: pd.DataFrame,
         row += [len(set(layer[s & (q < params.tight)])) for s in sides]
         row += [min(1.0, q[s].min()) if s.any() else 1.0 for s in sides]
         row += [n_same, road.sum()]
+        best = np.flatnonzero(ok)[np.argsort(q[ok], kind="stable")[:TRIPLET_PARTNERS]]
+        row += list(_triplets_reference(i, best, phi, r, z, layer, s_z, s_r, s_phi, params))
         out[i] = row
     return out
+
+
+def _triplets_reference(i, partners, phi, r, z, layer, s_z, s_r, s_phi, params):
+    count, best = 0, 1.0
+    for a_pos, a in enumerate(partners):
+        for b in partners[a_pos + 1:]:
+            if layer[a] == layer[b]:
+                continue
+            pts = sorted(
+                (r[k], float(np.angle(np.exp(1j * (phi[k] - phi[i])))), z[k], s_z[k], s_r[k],
+                 s_phi[k]) for k in (i, a, b))  # fmt: skip
+            (r1, p1, z1, *s1), (r2, p2, z2, *s2), (r3, p3, z3, *s3) = pts
+            if r2 - r1 < params.triplet_min_dr or r3 - r2 < params.triplet_min_dr:
+                continue
+            ratio = (r3 - r2) / (r2 - r1)
+            slope_phi, slope_z = (p2 - p1) / (r2 - r1), (z2 - z1) / (r2 - r1)
+            spread = [s3[m] + s2[m] * (1 + ratio) + s1[m] * ratio for m in range(3)]
+            tol_phi = params.triplet_phi + spread[2] + abs(slope_phi) * spread[1]
+            tol_z = params.triplet_z + spread[0] + abs(slope_z) * spread[1]
+            q = max(abs(p3 - p2 - slope_phi * (r3 - r2)) / tol_phi,
+                    abs(z3 - z2 - slope_z * (r3 - r2)) / tol_z)  # fmt: skip
+            if q <= 1:
+                count, best = count + 1, min(best, q)
+    return count, best
 
 
 def hit_features(hits: pd.DataFrame) -> dict[str, np.ndarray]:
