@@ -51,7 +51,9 @@ def test_straight_track_and_an_isolated_hit() -> None:
     # triplets: any two of the other three hits with the hit itself, all collinear
     assert got.loc[:3, "n_triplets"].tolist() == [3, 3, 3, 3]
     assert got.loc[:3, "best_triplet"].max() == pytest.approx(0.0, abs=1e-9)
-    assert got.loc[4].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]
+    # ... and the fourth hit lies on the line of each triplet
+    assert got.loc[:3, "triplet_support"].tolist() == [1, 1, 1, 1]
+    assert got.loc[4].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0]
 
 
 def test_bent_track_outside_the_azimuth_window_is_not_compatible() -> None:

@@ -94,12 +94,14 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
         "trackml_dir": str(folder),
         "split": {"train": 0, "val": 0, "test": 1.0},
     }
-    result = snakemake("-n", *config_args(tmp_path / "results", data, noise_filter={"model": "off"}))
+    # no training events: the noise filter is the shipped model
+    result = snakemake("-n", *config_args(tmp_path / "results", data, models={"source": "pretrained"}))
     assert result.returncode == 0, result.stdout[-2000:]
     assert job_counts(result.stdout) == {
         "all": 1,
         "filter_noise": 1,
         "ingest": 1,
+        "install_pretrained_npz": 1,
         "track_dbscan_baseline": 1,
     }
     # training the filter without training events is a one-line error before any job
@@ -148,7 +150,7 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trackml_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     results = tmp_path_factory.mktemp("trackml")
     result = snakemake("--cores", "2", *config_args(results, trackml_data(sample_dir),
-                                                    noise_filter={"model": "off"}))
+                                                    models={"source": "pretrained"}))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return results
 
@@ -202,6 +204,18 @@ def _check_noise_filter(run: Path, events: list[str]) -> dict:
 def test_simulated_run_filters_noise(simulated_run: Path) -> None:
     summary = _check_noise_filter(simulated_run / "default", ["event000001001", "event000001002"])
     assert summary["mean"]["noise_auc"] > 0.8
+
+
+def test_shipped_noise_filter_on_the_real_sample(trackml_run: Path) -> None:
+    """The shipped model (trained on simulated events only) on the real sample event.
+
+    It separates noise (AUC 0.84) but its working point does not transfer: the sample's
+    luminous region is 49 mm long (sigma_z), the simulation's and the real full events'
+    5.5 mm, so its tracks fail the 20 mm z0 window of the context features (README).
+    """
+    summary = _check_noise_filter(trackml_run / "default", ["event000000001"])
+    assert summary["mean"]["noise_auc"] > 0.8
+    assert summary["mean"]["noise_removed_frac"] > 0.5
 
 
 def test_trackml_run_is_complete(trackml_run: Path) -> None:

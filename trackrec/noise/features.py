@@ -74,7 +74,7 @@ SHAPE_FEATURES = (
 CONTEXT_FEATURES = (
     "n_inner", "n_outer", "n_tight_inner", "n_tight_outer",
     "layers_tight_inner", "layers_tight_outer", "best_inner", "best_outer",
-    "n_same_layer", "n_candidates", "n_triplets", "best_triplet",
+    "n_same_layer", "n_candidates", "n_triplets", "best_triplet", "triplet_support",
 )  # fmt: skip
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "hit": HIT_FEATURES,
@@ -165,10 +165,13 @@ def _wrap(dphi: float) -> float:
 
 
 @njit(cache=True)
-def _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i, triplet_phi, triplet_z, min_dr):
-    """Count and best quality of triplets (hit i + two buffered compatible hits)."""
+def _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i, layer_i, triplet_phi, triplet_z,
+              min_dr):  # fmt: skip
+    """Count and best quality of triplets (hit i + two buffered compatible hits), and the
+    most further partners (on other layers) that one triplet's line also passes through."""
     count = 0
     best = 1.0
+    support = 0
     pr = np.empty(3)
     pp = np.empty(3)
     pz = np.empty(3)
@@ -211,7 +214,31 @@ def _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i, triplet_phi, triplet_z,
             if q <= 1.0:
                 count += 1
                 best = min(best, q)
-    return count, best
+                support = max(support, _support(nb, br, bphi, bz, blayer, bs, a, b, layer_i,
+                                                pr[o0], pp[o0], pz[o0], pr[o2], pp[o2], pz[o2],
+                                                ps[o0], ps[o2], triplet_phi, triplet_z))  # fmt: skip
+    return count, best, support
+
+
+@njit(cache=True)
+def _support(nb, br, bphi, bz, blayer, bs, a, b, layer_i, r1, p1, z1, r3, p3, z3, s1, s3,
+             triplet_phi, triplet_z):  # fmt: skip
+    """Buffered partners off the triplet's layers within tolerance of its outer-points line."""
+    lever = r3 - r1
+    slope_phi = (p3 - p1) / lever
+    slope_z = (z3 - z1) / lever
+    n = 0
+    for c in range(nb):
+        if blayer[c] == blayer[a] or blayer[c] == blayer[b] or blayer[c] == layer_i:
+            continue
+        grow = 1.0 + abs(br[c] - r1) / lever
+        s_r = bs[c, 1] + (s1[1] + s3[1]) * grow
+        tol_phi = triplet_phi * grow + bs[c, 2] + (s1[2] + s3[2]) * grow + abs(slope_phi) * s_r
+        tol_z = triplet_z * grow + bs[c, 0] + (s1[0] + s3[0]) * grow + abs(slope_z) * s_r
+        if (abs(bphi[c] - (p1 + slope_phi * (br[c] - r1))) <= tol_phi
+                and abs(bz[c] - (z1 + slope_z * (br[c] - r1))) <= tol_z):  # fmt: skip
+            n += 1
+    return n
 
 
 @njit(cache=True)
@@ -363,8 +390,9 @@ def _context_kernel(phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi, order, cel
         s_i[0] = s_z[i]
         s_i[1] = s_r[i]
         s_i[2] = s_phi[i]
-        out[i, 10], out[i, 11] = _triplets(nb, br, bphi, bz, blayer, bs, ri, zi, s_i,
-                                           triplet_phi, triplet_z, triplet_min_dr)
+        out[i, 10], out[i, 11], out[i, 12] = _triplets(
+            nb, br, bphi, bz, blayer, bs, ri, zi, s_i, layer[i], triplet_phi, triplet_z,
+            triplet_min_dr)  # fmt: skip
 
 
 def position_uncertainties(hits: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -430,6 +458,7 @@ def context_features_reference(hits: pd.DataFrame,
                                params: ContextParams = ContextParams()) -> np.ndarray:  # fmt: skip
     """Slow obvious version of :func:`context_features` (all pairs; for the tests)."""
     phi, eta, r, z, rho, layer, s_c, s_z, s_r, s_phi = _context_inputs(hits)
+    z0_max = params.z0_max
     x, y = r * np.cos(phi), r * np.sin(phi)
     phi_window = (params.kappa * (params.dr_max + 2 * s_r.max()) + params.eps_phi
                   + 2 * s_phi.max())  # fmt: skip
@@ -443,7 +472,7 @@ def context_features_reference(hits: pd.DataFrame,
         dr = r - r[i]
         cand = other & (layer != layer[i]) & (np.abs(dr) <= params.dr_max)
         dphi = np.abs(np.angle(np.exp(1j * (phi - phi[i]))))
-        tol_c = params.z0_max * np.abs(1 / r - 1 / r[i]) + s_c[i] + s_c
+        tol_c = z0_max * np.abs(1 / r - 1 / r[i]) + s_c[i] + s_c
         tol_phi = params.kappa * (np.abs(dr) + s_r[i] + s_r) + params.eps_phi + s_phi[i] + s_phi
         q_c = np.abs(z / r - z[i] / r[i]) / tol_c
         q_phi = dphi / tol_phi
@@ -464,7 +493,8 @@ def context_features_reference(hits: pd.DataFrame,
 
 
 def _triplets_reference(i, partners, phi, r, z, layer, s_z, s_r, s_phi, params):
-    count, best = 0, 1.0
+    count, best, support = 0, 1.0, 0
+    dphi = {k: float(np.angle(np.exp(1j * (phi[k] - phi[i])))) for k in (i, *partners)}
     for a_pos, a in enumerate(partners):
         for b in partners[a_pos + 1:]:
             if layer[a] == layer[b]:
@@ -484,7 +514,21 @@ def _triplets_reference(i, partners, phi, r, z, layer, s_z, s_r, s_phi, params):
                     abs(z3 - z2 - slope_z * (r3 - r2)) / tol_z)  # fmt: skip
             if q <= 1:
                 count, best = count + 1, min(best, q)
-    return count, best
+                on_line = 0
+                for c in partners:
+                    if layer[c] in (layer[a], layer[b], layer[i]):
+                        continue
+                    grow = 1 + abs(r[c] - r1) / (r3 - r1)
+                    spread = [s_z[c] + (s1[0] + s3[0]) * grow, s_r[c] + (s1[1] + s3[1]) * grow,
+                              s_phi[c] + (s1[2] + s3[2]) * grow]  # fmt: skip
+                    line_phi, line_z = (p3 - p1) / (r3 - r1), (z3 - z1) / (r3 - r1)
+                    ok_phi = abs(dphi[c] - p1 - line_phi * (r[c] - r1)) <= (
+                        params.triplet_phi * grow + spread[2] + abs(line_phi) * spread[1])
+                    ok_z = abs(z[c] - z1 - line_z * (r[c] - r1)) <= (
+                        params.triplet_z * grow + spread[0] + abs(line_z) * spread[1])
+                    on_line += bool(ok_phi and ok_z)
+                support = max(support, on_line)
+    return count, best, support
 
 
 def hit_features(hits: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -110,7 +110,9 @@ def gbdt_predict_proba(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarr
               np.ascontiguousarray(arrays["missing_left"], np.bool_),
               np.ascontiguousarray(arrays["tree_start"], np.int64),
               float(arrays["baseline"][0]), raw)  # fmt: skip
-    return 1.0 / (1.0 + np.exp(-raw))
+    from scipy.special import expit
+
+    return expit(raw)
 
 
 # ---------------------------------------------------------------- residual MLP
