@@ -56,11 +56,15 @@ def measure(hits_path: Path, particles_path: Path, scorer, section: dict) -> dic
     scorer.scores(x)
     t_score = time.perf_counter() - start
     start = time.perf_counter()
-    _, metrics, _ = filter_event(hits, particles, section, scorer, hits_path)
+    kept, metrics, _ = filter_event(hits, particles, section, scorer, hits_path)
     t_total = time.perf_counter() - start
+    noise = hits[hits["particle_id"] == 0]
+    survived = noise["hit_id"].isin(kept["hit_id"])
+    removed_by_volume = (~survived).groupby(noise["volume_id"]).mean().round(3)
     return {"hits": len(hits), "features_s": t_features, "score_s": t_score,
             "filter_event_s": t_total, **{k: metrics[k] for k in (
-                "noise_removed_frac", "good_hit_loss_pt0.9", "good_hit_loss_all", "noise_auc")}}  # fmt: skip
+                "noise_removed_frac", "good_hit_loss_pt0.9", "good_hit_loss_all", "noise_auc")},
+            "noise_removed_by_volume": {int(k): float(v) for k, v in removed_by_volume.items()}}  # fmt: skip
 
 
 def main() -> None:
@@ -71,13 +75,14 @@ def main() -> None:
     parser.add_argument("--pileup", type=float, default=200)
     parser.add_argument("--model", default=str(ROOT / "models" / "noise_filter_gbdt.npz"))
     parser.add_argument("--real", action="store_true", help="also the real sample and full events")
+    parser.add_argument("--real-only", action="store_true", help="only the real events")
     args = parser.parse_args()
     scorer = load_scorer(args.model, SECTION)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         run(["simulate-detector", "--out", str(folder / "detectors.csv.gz")])
-        for k in range(args.events):
+        for k in range(0 if args.real_only else args.events):
             number = args.first_event_id + k
             name = f"event{number:09d}"
             run(["simulate", "--out", str(folder), "--events", "1", "--first-event-id",
@@ -92,22 +97,27 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
         if rows:
-            keys = [k for k in rows[0] if k != "event"]
+            keys = [k for k in rows[0] if k not in ("event", "noise_removed_by_volume")]
             mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
             print("simulated mean:", json.dumps(mean))
-        if args.real:
+        if args.real or args.real_only:
             sample = SHARED / "trackml_sample"
             hits, particles = folder / "sample.parquet", folder / "sample-p.parquet"
             run(["ingest", str(sample / "event000000001"), "--hits", str(hits), "--particles",
                  str(particles), "--detectors", str(sample / "detectors.csv.gz")])  # fmt: skip
             print("real sample:", json.dumps(measure(hits, particles, scorer, SECTION)))
             for name in ("event000001001", "event000001003"):
-                prefix = SHARED / "trackml_full" / name
+                # the hits file alone: a test event to ingest (no cells, no truth)
+                (folder / "full").mkdir(exist_ok=True)
+                prefix = folder / "full" / name
+                Path(f"{prefix}-hits.csv.gz").symlink_to(
+                    SHARED / "trackml_full" / f"{name}-hits.csv.gz")
                 hits = folder / f"{name}.parquet"
                 run(["ingest", str(prefix), "--hits", str(hits), "--particles",
                      str(folder / f"{name}-p.parquet"), "--detectors",
                      str(sample / "detectors.csv.gz")])  # fmt: skip
                 table = read_table(hits, "hits")
+                compute_features(table.iloc[:1000], ["hit", "context"])
                 start = time.perf_counter()
                 compute_features(table, ["hit", "context"])
                 print(f"real full {name}: {len(table)} hits, hit+context features "

@@ -204,6 +204,10 @@ def _check_noise_filter(run: Path, events: list[str]) -> dict:
 def test_simulated_run_filters_noise(simulated_run: Path) -> None:
     summary = _check_noise_filter(simulated_run / "default", ["event000001001", "event000001002"])
     assert summary["mean"]["noise_auc"] > 0.8
+    # no validation events in this run: the working point comes from the training event
+    provenance = json.loads((simulated_run / "default" / "models" / "noise_filter_gbdt.json").read_text())
+    assert provenance["working_point_events"] == "train"
+    assert provenance["training"]["train_events"] == ["event000001000"]
 
 
 def test_shipped_noise_filter_on_the_real_sample(trackml_run: Path) -> None:

@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--train-hits", nargs="+", required=True, help="hits tables (Parquet)")
     train.add_argument("--train-particles", nargs="+", required=True,
                        help="particles tables, in the same order")  # fmt: skip
-    train.add_argument("--val-hits", nargs="+", required=True)
-    train.add_argument("--val-particles", nargs="+", required=True)
+    train.add_argument("--val-hits", nargs="*", default=[],
+                       help="validation hits tables (none: the working point comes from training)")
+    train.add_argument("--val-particles", nargs="*", default=[])
     train.add_argument("--config", required=True, help="the noise_filter config section (JSON)")
     train.add_argument("--data", default="{}",
                        help="the data config section (JSON), recorded in the provenance")  # fmt: skip
