@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # ---------------------------------------------------------------- gradient-boosted trees
 
@@ -69,11 +69,11 @@ def export_gbdt(model) -> dict[str, np.ndarray]:
     }
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _gbdt_raw(x, feature, threshold, left, right, is_leaf, value, missing_left, tree_start,
               baseline, out):  # fmt: skip
     n_trees = tree_start.size - 1
-    for i in range(x.shape[0]):
+    for i in prange(x.shape[0]):  # rows are independent: numba's threads share them
         total = baseline
         for t in range(n_trees):
             base = tree_start[t]
