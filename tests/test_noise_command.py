@@ -141,3 +141,31 @@ def test_mlp_trains_deterministically_and_filters(events, tmp_path) -> None:
     assert run_filter(events, MLP, tmp_path, one) == 0
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["noise_auc"] > 0.7
+
+
+def test_interrupted_mlp_training_resumes_to_the_same_weights(events, tmp_path, monkeypatch,
+                                                              capsys) -> None:  # fmt: skip
+    import torch
+
+    import trackrec.noise.stage as stage
+
+    whole = tmp_path / "whole" / "noise_filter_mlp.pt"
+    assert train(events, MLP, whole) == 0
+    broken = tmp_path / "broken" / "noise_filter_mlp.pt"
+    real_progress = stage._progress
+
+    def interrupt(message: str) -> None:
+        real_progress(message)
+        if message.startswith("epoch 1/"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "_progress", interrupt)
+    assert train(events, MLP, broken) == 130
+    assert not broken.exists() and broken.with_suffix(".partial.pt").exists()
+    monkeypatch.setattr(stage, "_progress", real_progress)
+    capsys.readouterr()
+    assert train(events, MLP, broken) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().err
+    assert not broken.with_suffix(".partial.pt").exists()
+    first, second = (torch.load(p, weights_only=True) for p in (whole, broken))
+    assert all(torch.allclose(first[k], second[k], atol=1e-6) for k in first)

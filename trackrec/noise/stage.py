@@ -215,13 +215,31 @@ def train_noise_filter(*, train: Sequence[tuple[str, str]], val: Sequence[tuple[
         mean, std = standardisation(x)
         normalisation = {"mean": mean.tolist(), "std": std.tolist()}
 
+        # resumable: the state after each epoch goes to NAME.partial.pt (with the settings
+        # it belongs to); a rerun with the same settings and events continues from it
+        partial = Path(out).with_suffix(".partial.pt")
+        settings = relevant_config(section)
+        settings["mlp"] = {k: v for k, v in settings["mlp"].items() if k != "epochs"}
+        key = json.dumps({"config": settings, "train": [str(h) for h, _ in train]},
+                         sort_keys=True)  # fmt: skip
+        state = None
+        if partial.exists():
+            saved = torch.load(partial, map_location="cpu", weights_only=True)
+            if isinstance(saved, dict) and saved.get("key") == key:
+                state = saved
+                _progress(f"resuming after epoch {int(saved['epoch'])} from {partial}")
+
         def report(epoch: int, state: dict, loss: float) -> None:
+            from trackrec.io.atomic import atomic_output
+
+            with atomic_output(partial) as tmp:
+                torch.save({**state, "key": key}, tmp)
             _progress(f"epoch {epoch}/{hp['epochs']}: loss {loss:.4f}")
 
         net = train_mlp((x - mean) / std, y, hidden=int(hp["hidden"]), blocks=int(hp["blocks"]),
                         epochs=int(hp["epochs"]), batch_size=int(hp["batch_size"]),
                         learning_rate=float(hp["learning_rate"]), seed=int(hp["seed"]),
-                        on_epoch=report)  # fmt: skip
+                        state=state, on_epoch=report)  # fmt: skip
         val_scores = mlp_predict_proba(net, xv, mean, std)
     threshold = nf.choose_threshold(val_scores[pv], float(section["max_poi_loss"]))
     metrics = nf.filter_metrics(val_scores, threshold, yv, pv)
@@ -242,6 +260,7 @@ def train_noise_filter(*, train: Sequence[tuple[str, str]], val: Sequence[tuple[
         save_array_model(out, arrays, provenance)
     else:
         save_torch_model(out, net.state_dict(), provenance)
+        partial.unlink(missing_ok=True)
     return provenance
 
 
