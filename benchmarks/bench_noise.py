@@ -2,7 +2,8 @@
 
 Simulates ``--events`` pileup-200 events (ids from ``--first-event-id``, seed ``--seed``,
 the workflow's per-event seeding), ingests them with the simulated detector, and with the
-shipped model (``models/noise_filter_gbdt.npz``, or ``--model``) prints per event:
+shipped model (``models/noise_filter_gbdt.npz``, or ``--model``: a ``.pt`` is an MLP)
+prints per event:
 feature seconds, scoring seconds, the whole ``filter_event`` seconds, and the metrics at
 the model's working point. The figures of the README come from
 
@@ -77,7 +78,8 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="also the real sample and full events")
     parser.add_argument("--real-only", action="store_true", help="only the real events")
     args = parser.parse_args()
-    scorer = load_scorer(args.model, SECTION)
+    section = dict(SECTION, model="mlp" if args.model.endswith(".pt") else "gbdt")
+    scorer = load_scorer(args.model, section)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -92,8 +94,8 @@ def main() -> None:
             run(["ingest", str(folder / name), "--hits", str(hits), "--particles",
                  str(particles), "--detectors", str(folder / "detectors.csv.gz")])  # fmt: skip
             if k == 0:  # compile the numba kernels outside the timings
-                measure(hits, particles, scorer, SECTION)
-            row = {"event": name, **measure(hits, particles, scorer, SECTION)}
+                measure(hits, particles, scorer, section)
+            row = {"event": name, **measure(hits, particles, scorer, section)}
             rows.append(row)
             print(json.dumps(row), flush=True)
         if rows:
@@ -105,7 +107,7 @@ def main() -> None:
             hits, particles = folder / "sample.parquet", folder / "sample-p.parquet"
             run(["ingest", str(sample / "event000000001"), "--hits", str(hits), "--particles",
                  str(particles), "--detectors", str(sample / "detectors.csv.gz")])  # fmt: skip
-            print("real sample:", json.dumps(measure(hits, particles, scorer, SECTION)))
+            print("real sample:", json.dumps(measure(hits, particles, scorer, section)))
             for name in ("event000001001", "event000001003"):
                 # the hits file alone: a test event to ingest (no cells, no truth)
                 (folder / "full").mkdir(exist_ok=True)
