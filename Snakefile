@@ -21,6 +21,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/noise.smk"
 include: "rules/tracking.smk"
 include: "rules/graph.smk"
 include: "rules/gnn.smk"

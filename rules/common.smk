@@ -18,6 +18,7 @@ from trackrec.plan import (
 from trackrec.config import load_schema, reserved_method_names
 from trackrec.errors import TrackrecError
 from snakemake.logging import logger
+from trackrec.noise.stage import noise_model_file, relevant_config
 
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
@@ -32,6 +33,15 @@ TRACKML_DETECTORS = None if DETECTORS_FILE is None else str(DETECTORS_FILE)
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
+if config["noise_filter"]["model"] is False:  # YAML's bare `off`
+    config["noise_filter"]["model"] = "off"
+NOISE_MODEL_FILE = noise_model_file(f"{RUN}/models", config["noise_filter"]["model"])  # None: off/oracle
+if NOISE_MODEL_FILE and not PRETRAINED_MODELS and not PLAN.splits["train"]:
+    raise SystemExit(
+        f"trackrec: error: noise_filter.model {config['noise_filter']['model']} is trained on the"
+        " training events but data.split gives none; use models.source: pretrained (the shipped"
+        " model) or noise_filter.model: off"
+    )
 
 
 wildcard_constraints:
@@ -138,6 +148,7 @@ def get_benchmark_files(wildcards):
     imported = [f"{m}/{e}" for m, events in EXTERNAL_EVENTS.items() for e in events]
     files += expand(benchmark_path("import_tracks"), event=imported)
     files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
+    files += expand(benchmark_path("filter_noise"), event=TEST_EVENTS)
     return files
 
 
@@ -220,7 +231,7 @@ def get_ckf_inputs(wildcards):
 
 
 def get_ckf_options(wildcards, input):
-    detectors = f"--detectors {input.detectors}" if "detectors" in input.keys() else ""
+    detectors = f"--detectors {shlex.quote(input.detectors)}" if "detectors" in input.keys() else ""
     return f"{detectors} {cli_options(config['tracking']['ckf'])}"
 
 
@@ -228,6 +239,45 @@ def get_fitted_files(wildcards):
     """Fitted tracks of every method (and external method) on the scored test events."""
     files = expand(f"{RUN}/fitted/{{method}}/{{event}}.parquet", method=METHODS, event=SCORED_EVENTS)
     return files + expand(f"{RUN}/fitted/{{pair}}.parquet", pair=scored_external_pairs())
+
+
+def noise_provenance_file():
+    return os.path.splitext(NOISE_MODEL_FILE)[0] + ".json"
+
+
+def get_noise_config_json(wildcards):
+    """The settings of noise_filter that a model depends on, as JSON for --config."""
+    return json.dumps(relevant_config(config["noise_filter"]), sort_keys=True)
+
+
+def get_data_config_json(wildcards):
+    return json.dumps(config["data"], sort_keys=True)
+
+
+def get_noise_model_option(wildcards):
+    return f"--model {shlex.quote(NOISE_MODEL_FILE)}" if NOISE_MODEL_FILE else ""
+
+
+def get_noise_filter_inputs(wildcards):
+    """The event's hits and particles, and the noise model when the filter uses one."""
+    inputs = {
+        "hits": f"{RUN}/hits/{wildcards.event}.parquet",
+        "particles": f"{RUN}/particles/{wildcards.event}.parquet",
+    }
+    if NOISE_MODEL_FILE:
+        inputs["model"] = NOISE_MODEL_FILE
+    return inputs
+
+
+def get_noise_report_inputs(wildcards):
+    """Noise-filter metrics and score histograms of the scored test events (and the model)."""
+    inputs = {
+        "metrics": expand(f"{RUN}/noise_filter/metrics/{{event}}.json", event=SCORED_EVENTS),
+        "histograms": expand(f"{RUN}/noise_filter/histograms/{{event}}.json", event=SCORED_EVENTS),
+    }
+    if NOISE_MODEL_FILE:
+        inputs["model"] = NOISE_MODEL_FILE
+    return inputs
 
 
 def get_final_outputs(wildcards):
@@ -243,6 +293,9 @@ def get_final_outputs(wildcards):
         outputs += [f"{RUN}/report/fit/fit_summary.json"]
     outputs += get_graph_outputs()
     outputs += get_gnn_outputs()
+    outputs += expand(f"{RUN}/filtered/{{event}}.parquet", event=TEST_EVENTS)
+    if SCORED_EVENTS:
+        outputs += [f"{RUN}/noise_filter/report/summary.json"]
     return outputs
 
 
@@ -252,8 +305,11 @@ GRAPH_MODEL = {"geometric": "graph_cuts.npz", "embedding": "graph_embedding.pt"}
 
 
 def get_stage_hits(wildcards):
-    """The hits a per-event stage after the noise filter reads (for now: all hits)."""
-    return f"{RUN}/hits/{wildcards.event}.parquet"
+    """The hits the stages after the noise filter read: the hits it kept, or all of them
+    with noise_filter.model off (graph rows index this table)."""
+    if config["noise_filter"]["model"] == "off":
+        return f"{RUN}/hits/{wildcards.event}.parquet"
+    return f"{RUN}/filtered/{wildcards.event}.parquet"
 
 
 def get_split_tables(split, table):

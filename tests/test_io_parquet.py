@@ -196,8 +196,10 @@ def test_schema_markdown_lists_every_column() -> None:
         for column in schema.columns:
             assert f"| `{column.name}` |" in text
     assert set(TABLES) == {
-        "hits", "particles", "tracks", "fitted", "graph", "edge_scores", "hit_condensation"
+        "hits", "particles", "tracks", "filtered", "fitted", "graph", "edge_scores",
+        "hit_condensation",
     }
+    assert TABLES["filtered"].names == [*TABLES["hits"].names, "noise_score"]
     assert TABLES["tracks"].names == ["hit_id", "track_id"]
 
 
@@ -209,3 +211,15 @@ def test_schema_document_is_current() -> None:
     assert (REPO_ROOT / "docs" / "schema.md").read_text() == schema_document(), (
         "regenerate docs/schema.md from trackrec.io.schema.schema_document()"
     )
+
+
+def test_filtered_hits_are_read_as_hits_but_not_the_reverse(tmp_path: Path) -> None:
+    """Stages after the noise filter read its kept hits where they expect a hits table."""
+    row = {c.name: 0 for c in TABLES["hits"].columns}
+    hits = pd.DataFrame([row]).astype({c.name: c.type.to_pandas_dtype() for c in TABLES["hits"].columns})
+    filtered = hits.assign(noise_score=pd.Series([0.25], dtype="float32"))
+    write_table(filtered, tmp_path / "filtered.parquet", "filtered")
+    write_table(hits, tmp_path / "hits.parquet", "hits")
+    assert read_table(tmp_path / "filtered.parquet", "hits")["noise_score"].tolist() == [0.25]
+    with pytest.raises(InputError, match="is a trackrec hits table, expected a filtered table"):
+        read_table(tmp_path / "hits.parquet", "filtered")

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "trackrec.kalman.command",
     "trackrec.graph.command",
     "trackrec.models.command",
+    "trackrec.noise.command",
 )
 
 

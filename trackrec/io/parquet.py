@@ -159,15 +159,21 @@ def table_metadata(path: str | Path) -> dict[str, str]:
     return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in raw.items()}
 
 
+# tables that hold every column of another and may be read as it: the noise filter's kept
+# hits are a hits table with a noise score, read by every stage after the filter
+READABLE_AS = {"filtered": "hits"}
+
+
 def check_table_file(path: str | Path, table: str) -> dict[str, str]:
-    """Refuse ``path`` unless it is a trackrec ``table`` file of a compatible schema version."""
+    """Refuse ``path`` unless it is a trackrec ``table`` file (or one readable as it, see
+    ``READABLE_AS``) of a compatible schema version."""
     _table_schema(table)
     meta = table_metadata(path)
     version = meta.get(METADATA_VERSION_KEY)
     found = meta.get(METADATA_TABLE_KEY)
     if version is None or found is None:
         raise InputError(path, f"not a trackrec {table} table (no trackrec schema metadata)")
-    if found != table:
+    if found != table and READABLE_AS.get(found) != table:
         raise InputError(path, f"is a trackrec {found} table, expected a {table} table")
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise InputError(

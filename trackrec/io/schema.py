@@ -15,6 +15,7 @@ Tables defined here:
   test event).
 - ``tracks``: the TrackML submission shape (hit_id, track_id), written by track builders
   and read by the metrics.
+- ``filtered``: the hits the noise filter keeps, with their noise score.
 - ``fitted``: one row per track with the Kalman fit's perigee parameters, their
   uncertainties and chi2, and the matched particle's true parameters when truth exists.
 - ``graph``: one row per edge of an event's hit graph (``trackrec build-graph``), read by
@@ -257,8 +258,19 @@ HIT_CONDENSATION = TableSchema(
     ),
 )
 
+FILTERED = TableSchema(
+    "filtered",
+    "The hits kept by the noise filter (`filtered/<event>.parquet`): the hit table's columns "
+    "and the hit's noise score.",
+    (
+        *HITS.columns,
+        Column("noise_score", _F32, "", "noise filter's probability that the hit is noise "
+               "(hits above the model's threshold are removed; 0 with the filter off)"),
+    ),
+)
+
 TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (HITS, PARTICLES, TRACKS, FITTED, GRAPH, EDGE_SCORES, HIT_CONDENSATION)
+    t.name: t for t in (HITS, PARTICLES, TRACKS, FILTERED, FITTED, GRAPH, EDGE_SCORES, HIT_CONDENSATION)
 }
 
 
