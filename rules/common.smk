@@ -430,7 +430,9 @@ def get_gnn_outputs():
 # the tracks built from it, their metrics) need a group of their own per model level (for
 # example "gnn"), because Snakemake refuses a group job whose jobs depend on each other
 # through a job outside it (the training). GPU stages likewise get a group of their own, so
-# CPU stages never hold a GPU.
+# CPU stages never hold a GPU. The groups, in the order of the chain: events (ingest, DBSCAN,
+# CKF, their metrics and fits), filter (noise filter), graphs (graph construction), gnn (GNN
+# inference), learned (edge metrics, tracks of the GNN methods, their metrics and fits).
 
 
 # methods whose tracks need no trained model: their per-event jobs join the "events" group

@@ -32,7 +32,7 @@ if NOISE_MODEL_FILE and not PRETRAINED_MODELS:
 
 rule filter_noise:
     group:
-        "events"
+        "filter"  # after a model trained on other events: not with their ingest jobs
     input:
         unpack(get_noise_filter_inputs),
     output:

@@ -25,6 +25,8 @@ rule track_dbscan_baseline:
 
 
 rule track_ckf:
+    group:
+        "events"
     input:
         unpack(get_ckf_inputs),
     output:

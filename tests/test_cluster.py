@@ -7,6 +7,7 @@ submit, from dry runs of the ``slurm`` profile (no SLURM needed for a dry run).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -66,14 +67,21 @@ def test_gpu_rules_ask_slurm_for_a_gpu_only_with_cuda(
         assert requested["gpu_probe"].endswith(gpu_request), requested
 
 
-def test_workflow_asks_for_no_gpu_with_cuda(tmp_path: Path) -> None:
-    """No stage of the workflow is a GPU stage yet: even with cuda, none asks for one."""
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+def test_only_the_gnn_rules_ask_for_a_gpu(tmp_path: Path, device: str) -> None:
+    """With cuda, the GNN training and inference jobs ask for a GPU and no other job does;
+    with the default device none does."""
     result = snakemake(
         "-n", "--profile", "slurm", *config_args(tmp_path, {"simulate": {"n_events": 3}},
-                                                 resources={"device": "cuda"}),
+                                                 resources={"device": device}),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "gpu=" not in result.stdout
+    jobs = re.findall(
+        r"^ *rule (\w+):\n(?: +(?!rule ).*\n)*? +resources: ([^\n]*)", result.stdout, re.M
+    )
+    assert {rule for rule, _ in jobs} >= {"train_gnn", "infer_gnn", "ingest", "build_graph"}
+    asking = {rule for rule, resources in jobs if "gpu=1" in resources}
+    assert asking == ({"train_gnn", "infer_gnn"} if device == "cuda" else set()), asking
 
 
 @pytest.mark.slow

@@ -51,7 +51,7 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "graph_cuts": 1,
         "fit_summary": 1,
         "fit_tracks": 2,
-        "filter_noise": 2,
+        "filter_noise": 6,  # every event: graphs of the training events too
         "ingest": 6,
         "plan_file": 1,
         "report": 1,
@@ -138,11 +138,17 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
     # no training events: the noise filter is the shipped model
     result = snakemake("-n", *config_args(tmp_path / "results", data, models={"source": "pretrained"}))
     assert result.returncode == 0, result.stdout[-2000:]
+    # shipped models: noise filter and graph cuts (npz), the three GNNs (pt); no metrics
     assert job_counts(result.stdout) == {
         "all": 1,
+        "build_graph": 1,
         "filter_noise": 1,
+        "fit_tracks": 1,
+        "infer_gnn": 3,
         "ingest": 1,
-        "install_pretrained_npz": 1,
+        "install_pretrained_npz": 2,
+        "install_pretrained_pt": 3,
+        "plan_file": 1,
         "track_dbscan_baseline": 1,
     }
     # training the filter without training events is a one-line error before any job
@@ -171,7 +177,7 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "graph_cuts": 1,
         "fit_summary": 1,
         "fit_tracks": 1,
-        "filter_noise": 1,
+        "filter_noise": 5,
         "ingest": 5,
         "plan_file": 1,
         "report": 1,
@@ -323,7 +329,7 @@ def test_shipped_noise_filter_on_the_real_sample(trackml_run: Path) -> None:
     luminous region is 49 mm long (sigma_z), the simulation's and the real full events'
     5.5 mm, so its tracks fail the 20 mm z0 window of the context features (README).
     """
-    summary = _check_noise_filter(trackml_run / "default", ["event000000001"])
+    summary = _check_noise_filter(trackml_run / "trackml", ["event000000001"])
     assert summary["mean"]["noise_auc"] > 0.8
     assert summary["mean"]["noise_removed_frac"] > 0.5
 
@@ -506,7 +512,7 @@ def test_shipped_graph_cuts_build_graphs_of_a_run_without_training(
     counts = job_counts(result.stdout)
     assert {k: counts.get(k) for k in ("install_pretrained_npz", "build_graph", "evaluate_graph",
                                        "report_graph")} == {
-        "install_pretrained_npz": 1, "build_graph": 1, "evaluate_graph": 1, "report_graph": 1
+        "install_pretrained_npz": 2, "build_graph": 1, "evaluate_graph": 1, "report_graph": 1
     }
     # the shipped models' stages have report sections too (no training curves to show)
     assert counts["report_section"] == 3
