@@ -1,0 +1,134 @@
+"""Track building from scored hit graphs: connected components and a walk-through.
+
+Both builders read an edge classifier's output (``edge_scores``: ``src``, ``dst`` and
+``score`` per graph edge, with ``src``/``dst`` row positions in the hits table and each edge
+oriented from the hit nearer the origin to the farther one) and give every hit a track
+label (int64, ``>= 0``; hits on no kept edge are single-hit tracks).
+
+- :func:`component_labels`: connected components of the edges with ``score >= score_cut``
+  (the Exa.TrkX baseline). Two tracks joined by one wrong edge, or sharing a hit, merge.
+- :func:`walkthrough_labels`: starting from the innermost unassigned hit, follow the
+  highest-scoring kept edge outwards to an unassigned hit, hit by hit, until none is left;
+  then start again from the next innermost unassigned hit. A hit belongs to one track only:
+  when a walk meets a hit another track already took, it hops over it to that hit's best
+  unassigned successor (both edges kept), so two tracks crossing at a shared hit stay two
+  tracks, the later one without the shared hit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def _check_edges(
+    n_hits: int, src: np.ndarray, dst: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    dst = np.ascontiguousarray(dst, dtype=np.int64)
+    score = np.ascontiguousarray(score, dtype=np.float64)
+    if not (src.shape == dst.shape == score.shape) or src.ndim != 1:
+        raise ValueError("src, dst and score must be 1-d arrays of one length")
+    if n_hits < 0:
+        raise ValueError(f"n_hits must be >= 0, not {n_hits}")
+    if len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n_hits):
+        raise ValueError(f"edge endpoints must be hit rows in [0, {n_hits})")
+    if not np.isfinite(score).all():
+        raise ValueError("edge scores must be finite")
+    return src, dst, score
+
+
+def _check_cut(score_cut: float) -> None:
+    if not 0.0 <= score_cut <= 1.0:
+        raise ValueError(f"score_cut must be in [0, 1], not {score_cut}")
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0.. in order of first appearance (hit order)."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+    return order[inverse].astype(np.int64)
+
+
+def component_labels(
+    n_hits: int, src: np.ndarray, dst: np.ndarray, score: np.ndarray, score_cut: float
+) -> np.ndarray:
+    """Track label per hit: connected components of the edges with ``score >= score_cut``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    src, dst, score = _check_edges(n_hits, src, dst, score)
+    _check_cut(score_cut)
+    if n_hits == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = score >= score_cut
+    adjacency = coo_matrix(
+        (np.ones(keep.sum(), dtype=np.int8), (src[keep], dst[keep])), shape=(n_hits, n_hits)
+    ).tocsr()
+    _, labels = connected_components(adjacency, directed=False)
+    return _relabel(labels)
+
+
+def walkthrough_labels(
+    n_hits: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    score: np.ndarray,
+    radius: np.ndarray,
+    score_cut: float,
+) -> np.ndarray:
+    """Track label per hit from the walk-through (see the module docstring).
+
+    ``radius`` (one value per hit) orders the starting hits, innermost first; ties go to the
+    lower hit row. Among equal scores the edge listed first wins. Deterministic.
+    """
+    src, dst, score = _check_edges(n_hits, src, dst, score)
+    _check_cut(score_cut)
+    radius = np.ascontiguousarray(radius, dtype=np.float64)
+    if radius.shape != (n_hits,):
+        raise ValueError(f"radius must have one value per hit ({n_hits}), not {radius.shape}")
+    if n_hits == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = np.flatnonzero(score >= score_cut)
+    # outgoing kept edges of each hit, best score first (stable: listing order breaks ties)
+    order = keep[np.lexsort((np.arange(len(keep)), -score[keep], src[keep]))]
+    offsets = np.zeros(n_hits + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src[order], minlength=n_hits), out=offsets[1:])
+    starts = np.lexsort((np.arange(n_hits), radius)).astype(np.int64)
+    labels = _walk(offsets, np.ascontiguousarray(dst[order]), np.ascontiguousarray(score[order]),
+                   starts)
+    return _relabel(labels)
+
+
+@njit(cache=True)
+def _best_next(node, offsets, targets, scores, labels):  # pragma: no cover - numba
+    """Best unassigned successor of ``node``: directly, else hopping over a taken hit."""
+    for e in range(offsets[node], offsets[node + 1]):
+        if labels[targets[e]] < 0:
+            return targets[e]  # edges are sorted best first
+    best, best_score = -1, -1.0
+    for e in range(offsets[node], offsets[node + 1]):
+        middle = targets[e]
+        for f in range(offsets[middle], offsets[middle + 1]):
+            if labels[targets[f]] < 0:
+                hop = scores[e] * scores[f]
+                if hop > best_score:
+                    best, best_score = targets[f], hop
+                break  # the first unassigned successor of middle is its best
+    return best
+
+
+@njit(cache=True)
+def _walk(offsets, targets, scores, starts):  # pragma: no cover - numba
+    n = len(offsets) - 1
+    labels = np.full(n, -1, dtype=np.int64)
+    track = 0
+    for start in starts:
+        if labels[start] >= 0:
+            continue
+        node = start
+        while node >= 0:
+            labels[node] = track
+            node = _best_next(node, offsets, targets, scores, labels)
+        track += 1
+    return labels
