@@ -62,11 +62,12 @@ rule report:
     params:
         folder=get_output_folder,
         options=get_report_section_options,  # "--section FILE ...", each word quoted
+        chains=get_method_chain_options,  # "--chain METHOD=STAGE,...": throughput scores
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
         "trackrec report --plan {input.plan:q} --metrics {input.metrics:q}"
-        " --benchmarks {input.benchmarks:q} {params.options}"
+        " --benchmarks {input.benchmarks:q} {params.options} {params.chains}"
         " --out-dir {params.folder:q} > {log:q} 2>&1"

@@ -46,11 +46,11 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     assert job_counts(result.stdout) == {
         "all": 1,
         "build_graph": 6,
-        "evaluate": 2,
+        "evaluate": 6,  # 3 methods x 2 test events
         "evaluate_graph": 2,
         "graph_cuts": 1,
         "fit_summary": 1,
-        "fit_tracks": 2,
+        "fit_tracks": 6,
         "ingest": 6,
         "plan_file": 1,
         "report": 1,
@@ -58,8 +58,11 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
+        "track_gnn_ec": 2,
+        "track_gnn_oc": 2,
+        "scan_oc_dbscan": 1,  # DBSCAN of gnn_oc scanned on the validation event
         "train_gnn": 3,
-        "infer_gnn": 6,
+        "infer_gnn": 7,  # 3 models x 2 test events, and condensation on the validation event
         "evaluate_edges": 4,
         "summarise_gnn": 1,
     }
@@ -149,11 +152,11 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     assert job_counts(result.stdout) == {
         "all": 1,
         "build_graph": 5,
-        "evaluate": 1,
+        "evaluate": 3,
         "evaluate_graph": 1,
         "graph_cuts": 1,
         "fit_summary": 1,
-        "fit_tracks": 1,
+        "fit_tracks": 3,
         "ingest": 5,
         "plan_file": 1,
         "report": 1,
@@ -161,8 +164,11 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
+        "track_gnn_ec": 1,
+        "track_gnn_oc": 1,
+        "scan_oc_dbscan": 1,
         "train_gnn": 3,
-        "infer_gnn": 3,
+        "infer_gnn": 4,
         "evaluate_edges": 2,
         "summarise_gnn": 1,
     }
@@ -263,7 +269,7 @@ def test_metrics_edit_rewrites_the_plan_and_the_report(simulated_run: Path) -> N
     edited = {"pt_thresholds": [0.5, 1.0], "max_abs_eta": 2.5, "min_track_hits": 3}
     result = snakemake("-n", *config_args(simulated_run, TINY_SIMULATION, metrics=edited))
     assert result.returncode == 0, result.stderr
-    assert job_counts(result.stdout) == {"all": 1, "evaluate": 2, "plan_file": 1, "report": 1}
+    assert job_counts(result.stdout) == {"all": 1, "evaluate": 6, "plan_file": 1, "report": 1}
 
 
 def test_snakemake_report_collects_the_plots(simulated_run: Path, tmp_path: Path) -> None:
@@ -316,7 +322,8 @@ def test_external_tracker_is_scored_and_reported_like_ours(
             else:
                 assert got[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (method, key)
     summary = json.loads((run / "report" / "summary.json").read_text())
-    assert set(summary["methods"]) == {"dbscan_baseline", "challenge", "their_ckf"}
+    assert set(summary["methods"]) == {"dbscan_baseline", "gnn_ec", "gnn_oc", "challenge",
+                                       "their_ckf"}
     assert summary["failed_events"] == [
         {"method": "their_ckf", "event": "event000001002", "reason": "no metrics file"}
     ]
