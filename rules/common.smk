@@ -418,3 +418,8 @@ def get_method_chain_options(wildcards):
     return " ".join(
         f"--chain {shlex.quote(m + '=' + ','.join(METHOD_CHAINS[m]))}" for m in METHODS if m in METHOD_CHAINS
     )
+
+
+def get_report_options(wildcards, input):
+    """The report's section options and the methods' chains (throughput scores)."""
+    return f"{get_report_section_options(wildcards, input)} {get_method_chain_options(wildcards)}"

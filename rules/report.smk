@@ -61,13 +61,13 @@ rule report:
         ),
     params:
         folder=get_output_folder,
-        options=get_report_section_options,  # "--section FILE ...", each word quoted
-        chains=get_method_chain_options,  # "--chain METHOD=STAGE,...": throughput scores
+        # "--section FILE ..." and "--chain METHOD=STAGE,..." (throughput), each word quoted
+        options=get_report_options,
     conda:
         "../envs/trackrec.yaml"
     log:
         f"{RUN}/logs/report.log",
     shell:
         "trackrec report --plan {input.plan:q} --metrics {input.metrics:q}"
-        " --benchmarks {input.benchmarks:q} {params.options} {params.chains}"
+        " --benchmarks {input.benchmarks:q} {params.options}"
         " --out-dir {params.folder:q} > {log:q} 2>&1"
