@@ -63,6 +63,24 @@ def test_walkthrough_follows_the_best_branch_and_restarts_at_the_rest() -> None:
     assert _tracks(labels) == {frozenset({0, 1, 2})}
 
 
+def test_walkthrough_takes_same_layer_hits_along() -> None:
+    # a particle through overlapping modules: layer 0 hits 0, 1; layer 1 hits 2, 3; layer 2
+    # hit 4; layer 3 hits 5, 6. Graph edges join layers only; 7 is another particle's hit
+    # in layer 1 joined to 0 alone (not to 4): it stays out.
+    edges = [(0, 2, 0.9), (1, 2, 0.8), (0, 3, 0.85), (1, 3, 0.8), (2, 4, 0.9), (3, 4, 0.9),
+             (4, 5, 0.9), (4, 6, 0.8), (0, 7, 0.6)]
+    src, dst, score = (np.array([e[i] for e in edges]) for i in range(3))
+    radius = np.array([30.0, 31.0, 70.0, 71.0, 110.0, 150.0, 151.0, 70.5])
+    layer = np.array([0, 0, 1, 1, 2, 3, 3, 1])
+    labels = walkthrough_labels(8, src, dst, score, radius, 0.5, layer)
+    assert _tracks(labels) == {frozenset(range(7))}
+    assert len(set(labels)) == 2
+    # without layers, the walk takes one hit a layer; the siblings make a second track,
+    # hopping over the taken hit 4
+    labels = walkthrough_labels(8, src, dst, score, radius, 0.5)
+    assert _tracks(labels) == {frozenset({0, 2, 4, 5}), frozenset({1, 3, 6})}
+
+
 def test_builders_on_empty_and_bad_input() -> None:
     empty = np.zeros(0)
     assert len(walkthrough_labels(0, empty, empty, empty, empty, 0.5)) == 0
@@ -76,12 +94,14 @@ def test_builders_on_empty_and_bad_input() -> None:
         walkthrough_labels(2, np.array([0]), np.array([1]), np.array([0.9]), np.ones(3), 0.5)
 
 
-def _reference_walk(n, src, dst, score, radius, cut):
+def _reference_walk(n, src, dst, score, radius, cut, layer):
     """The walk-through written plainly: dicts, sorted lists, no CSR."""
     out: dict[int, list[tuple[float, int, int]]] = {i: [] for i in range(n)}
+    into: dict[int, list[int]] = {i: [] for i in range(n)}
     for k, (s, d, w) in enumerate(zip(src, dst, score, strict=True)):
         if w >= cut:
             out[int(s)].append((-w, k, int(d)))
+            into[int(d)].append(int(s))
     for edges in out.values():
         edges.sort()
     label = [-1] * n
@@ -90,8 +110,10 @@ def _reference_walk(n, src, dst, score, radius, cut):
         if label[start] >= 0:
             continue
         node = start
+        path = []
         while node is not None:
             label[node] = track
+            path.append(node)
             direct = [d for _, _, d in out[node] if label[d] < 0]
             if direct:
                 node = direct[0]
@@ -103,6 +125,15 @@ def _reference_walk(n, src, dst, score, radius, cut):
                     hops.append((-(-w1 * nxt[0][0]), j, nxt[0][1]))
             # best product; among equals, the first edge out of node
             node = min(hops)[2] if hops else None
+        for i, hit in enumerate(path if len(path) > 1 else []):
+            if i == 0:
+                joined = into[path[1]]
+            else:
+                joined = [d for _, _, d in out[path[i - 1]]
+                          if i == len(path) - 1 or path[i + 1] in [t for _, _, t in out[d]]]
+            for other in joined:
+                if label[other] < 0 and layer[other] == layer[hit]:
+                    label[other] = track
         track += 1
     return np.array(label)
 
@@ -120,8 +151,9 @@ def test_walkthrough_matches_the_reference_on_random_graphs(seed: int) -> None:
     pairs = pairs[radius[pairs[:, 0]] < radius[pairs[:, 1]]]  # inner -> outer, as graphs are
     score = np.round(rng.random(len(pairs)), 1)  # ties on purpose
     cut = float(rng.choice([0.0, 0.3, 0.5]))
-    got = walkthrough_labels(n, pairs[:, 0], pairs[:, 1], score, radius, cut)
-    want = _reference_walk(n, pairs[:, 0], pairs[:, 1], score, radius, cut)
+    layer = (radius // 2).astype(int)  # two radii a layer: same-layer hits to join
+    got = walkthrough_labels(n, pairs[:, 0], pairs[:, 1], score, radius, cut, layer)
+    want = _reference_walk(n, pairs[:, 0], pairs[:, 1], score, radius, cut, layer)
     assert _same_partition(got, want)
 
 

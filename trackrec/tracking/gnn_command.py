@@ -24,7 +24,7 @@ BUILDERS = ("walkthrough", "components")
 SCORE_CUT = 0.5
 EPS_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 MIN_SAMPLES_GRID = (1, 2, 3)
-BETA_MIN = 0.1
+BETA_MIN = 0.0
 EPS = 0.2
 MIN_SAMPLES = 2
 
@@ -105,7 +105,7 @@ def run_build_edges(args: argparse.Namespace) -> int:
     from trackrec.io.parquet import read_table
     from trackrec.tracking.graph_builders import component_labels, walkthrough_labels
 
-    hits = read_table(args.hits, "hits", columns=["hit_id", "r"])
+    hits = read_table(args.hits, "hits", columns=["hit_id", "r", "volume_id", "layer_id"])
     scores = read_table(args.scores, "edge_scores")
     n = len(hits)
     ends = scores[["src", "dst"]].to_numpy()
@@ -115,7 +115,9 @@ def run_build_edges(args: argparse.Namespace) -> int:
     if not np.isfinite(score).all():
         raise InputError(args.scores, "edge scores are not all finite")
     if args.builder == "walkthrough":
-        labels = walkthrough_labels(n, src, dst, score, hits["r"].to_numpy(), args.score_cut)
+        layer = 1000 * hits["volume_id"].to_numpy(np.int64) + hits["layer_id"].to_numpy(np.int64)
+        labels = walkthrough_labels(n, src, dst, score, hits["r"].to_numpy(), args.score_cut,
+                                    layer)
     else:
         labels = component_labels(n, src, dst, score, args.score_cut)
     config = {"builder": args.builder, "score_cut": args.score_cut,

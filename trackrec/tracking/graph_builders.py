@@ -12,7 +12,11 @@ label (int64, ``>= 0``; hits on no kept edge are single-hit tracks).
   then start again from the next innermost unassigned hit. A hit belongs to one track only:
   when a walk meets a hit another track already took, it hops over it to that hit's best
   unassigned successor (both edges kept), so two tracks crossing at a shared hit stay two
-  tracks, the later one without the shared hit.
+  tracks, the later one without the shared hit. Graphs join hits of different layers only,
+  but a particle crossing two overlapping modules leaves two hits in one layer: once a walk
+  ends, each unassigned hit in the layer of one of its hits that the kept edges join to the
+  walk's hits before and after that one (only after it for the first hit, only before it
+  for the last) joins the track too.
 """
 
 from __future__ import annotations
@@ -76,17 +80,25 @@ def walkthrough_labels(
     score: np.ndarray,
     radius: np.ndarray,
     score_cut: float,
+    layer: np.ndarray | None = None,
 ) -> np.ndarray:
     """Track label per hit from the walk-through (see the module docstring).
 
     ``radius`` (one value per hit) orders the starting hits, innermost first; ties go to the
-    lower hit row. Among equal scores the edge listed first wins. Deterministic.
+    lower hit row. Among equal scores the edge listed first wins. ``layer`` (one integer per
+    hit, e.g. ``1000 * volume_id + layer_id``) lets same-layer hits join a walk; None: no
+    hit joins. Deterministic.
     """
     src, dst, score = _check_edges(n_hits, src, dst, score)
     _check_cut(score_cut)
     radius = np.ascontiguousarray(radius, dtype=np.float64)
     if radius.shape != (n_hits,):
         raise ValueError(f"radius must have one value per hit ({n_hits}), not {radius.shape}")
+    if layer is None:
+        layer = -1 - np.arange(n_hits, dtype=np.int64)  # every hit its own layer
+    layer = np.ascontiguousarray(layer, dtype=np.int64)
+    if layer.shape != (n_hits,):
+        raise ValueError(f"layer must have one value per hit ({n_hits}), not {layer.shape}")
     if n_hits == 0:
         return np.zeros(0, dtype=np.int64)
     keep = np.flatnonzero(score >= score_cut)
@@ -94,9 +106,13 @@ def walkthrough_labels(
     order = keep[np.lexsort((np.arange(len(keep)), -score[keep], src[keep]))]
     offsets = np.zeros(n_hits + 1, dtype=np.int64)
     np.cumsum(np.bincount(src[order], minlength=n_hits), out=offsets[1:])
+    # incoming kept edges of each hit, in listing order
+    incoming = keep[np.argsort(dst[keep], kind="stable")]
+    in_offsets = np.zeros(n_hits + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dst[incoming], minlength=n_hits), out=in_offsets[1:])
     starts = np.lexsort((np.arange(n_hits), radius)).astype(np.int64)
     labels = _walk(offsets, np.ascontiguousarray(dst[order]), np.ascontiguousarray(score[order]),
-                   starts)
+                   in_offsets, np.ascontiguousarray(src[incoming]), layer, starts)
     return _relabel(labels)
 
 
@@ -119,16 +135,52 @@ def _best_next(node, offsets, targets, scores, labels):  # pragma: no cover - nu
 
 
 @njit(cache=True)
-def _walk(offsets, targets, scores, starts):  # pragma: no cover - numba
+def _has_edge(a, b, offsets, targets):  # pragma: no cover - numba
+    for e in range(offsets[a], offsets[a + 1]):
+        if targets[e] == b:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _absorb_same_layer(path, length, track, offsets, targets, in_offsets, sources, layer,
+                       labels):  # pragma: no cover - numba
+    """Unassigned hits in the layer of a path hit, joined to its neighbours on the path."""
+    for i in range(length):
+        hit = path[i]
+        if i == 0:  # first hit: hits s -> path[1]
+            for e in range(in_offsets[path[1]], in_offsets[path[1] + 1]):
+                s = sources[e]
+                if labels[s] < 0 and layer[s] == layer[hit]:
+                    labels[s] = track
+        else:  # path[i-1] -> s (and s -> path[i+1] unless last)
+            before = path[i - 1]
+            for e in range(offsets[before], offsets[before + 1]):
+                s = targets[e]
+                if labels[s] < 0 and layer[s] == layer[hit] and (
+                    i == length - 1 or _has_edge(s, path[i + 1], offsets, targets)
+                ):
+                    labels[s] = track
+
+
+@njit(cache=True)
+def _walk(offsets, targets, scores, in_offsets, sources, layer, starts):  # pragma: no cover
     n = len(offsets) - 1
     labels = np.full(n, -1, dtype=np.int64)
+    path = np.empty(n, dtype=np.int64)
     track = 0
     for start in starts:
         if labels[start] >= 0:
             continue
         node = start
+        length = 0
         while node >= 0:
             labels[node] = track
+            path[length] = node
+            length += 1
             node = _best_next(node, offsets, targets, scores, labels)
+        if length > 1:
+            _absorb_same_layer(path, length, track, offsets, targets, in_offsets, sources,
+                               layer, labels)
         track += 1
     return labels
