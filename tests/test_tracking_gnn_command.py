@@ -88,7 +88,7 @@ def test_scan_then_build_oc_tracks(sample: dict[str, Path], tmp_path: Path) -> N
     scan, section = tmp_path / "scan.json", tmp_path / "section.json"
     argv = ["scan-oc-dbscan", "--scores", str(sample["condensation"]), "--hits",
             str(sample["hits"]), "--particles", str(sample["particles"]),
-            "--eps-grid", "0.001", "0.1", "5", "--min-samples-grid", "1", "2",
+            "--eps-grid", "0.001", "0.1", "5", "--min-samples-grid", "1", "2", "--beta-min", "0.05",
             "--out", str(scan), "--section", str(section)]
     assert main(argv) == 0
     result = json.loads(scan.read_text())
