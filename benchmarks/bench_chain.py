@@ -34,8 +34,8 @@ REAL = ROOT.parent / "shared" / "data" / "trackml_full"
 ARCH_SKIP = ("q_min", "noise_weight", "min_pt")  # loss settings, not architecture
 
 
-def timed(*args: str) -> tuple[float, float]:
-    """Run ``trackrec ARGS``; (wall seconds, peak RSS in MB) of its process."""
+def timed(*args: str) -> tuple[float, float, float]:
+    """Run ``trackrec ARGS``; (wall seconds, peak RSS in MB, CPU seconds) of its process."""
     start = time.perf_counter()
     proc = subprocess.Popen(["trackrec", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -44,7 +44,7 @@ def timed(*args: str) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"trackrec {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def simulate(folder: Path, n_events: int, pileup: float) -> list[str]:
@@ -72,7 +72,7 @@ def arch_options(models_dir: Path, model: str) -> list[str]:
 
 
 def run_stages(folder: Path, name: str, models_dir: Path, threads: int,
-               oc_options: list[str]) -> dict[str, tuple[float, float]]:
+               oc_options: list[str]) -> dict[str, tuple[float, float, float]]:
     """Every stage on one event: {stage: (seconds, peak MB)}; outputs in ``folder``."""
     hits = str(folder / f"{name}-hits.parquet")
     graph = str(folder / f"{name}-graph.parquet")
@@ -121,19 +121,24 @@ def track_files(folder: Path, name: str) -> dict[str, Path]:
     return files
 
 
-def print_tables(label: str, per_event: list[dict[str, tuple[float, float]]], oc: bool) -> None:
+def print_tables(label: str, per_event: list[dict[str, tuple[float, float, float]]],
+                 oc: bool) -> None:
+    """Wall and CPU seconds (on a shared machine CPU seconds / threads is nearer an idle
+    machine's wall time) and peak RSS, per stage and per method chain."""
     print(f"\n### {label}: seconds per event (mean over {len(per_event)}) and peak RSS\n")
-    print("| stage | s / event | peak RSS MB |\n|---|---|---|")
+    print("| stage | wall s / event | CPU s / event | peak RSS MB |\n|---|---|---|---|")
     for stage in per_event[0]:
         secs = sum(e[stage][0] for e in per_event) / len(per_event)
+        cpu = sum(e[stage][2] for e in per_event) / len(per_event)
         rss = max(e[stage][1] for e in per_event)
-        print(f"| {stage} | {secs:.2f} | {rss:.0f} |")
-    print("\n| method chain (Parquet hits -> tracks) | s / event | peak RSS MB (largest stage) |")
-    print("|---|---|---|")
+        print(f"| {stage} | {secs:.2f} | {cpu:.2f} | {rss:.0f} |")
+    print("\n| method chain (Parquet hits -> tracks) | wall s / event | CPU s / event | "
+          "peak RSS MB (largest stage) |\n|---|---|---|---|")
     for method, stages in chains(oc).items():
         secs = sum(e[s][0] for e in per_event for s in stages) / len(per_event)
+        cpu = sum(e[s][2] for e in per_event for s in stages) / len(per_event)
         rss = max(e[s][1] for e in per_event for s in stages)
-        print(f"| {method} | {secs:.2f} | {rss:.0f} |")
+        print(f"| {method} | {secs:.2f} | {cpu:.2f} | {rss:.0f} |")
 
 
 def main() -> None:
