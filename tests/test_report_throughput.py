@@ -43,3 +43,25 @@ def test_stage_paths_and_chain_options() -> None:
     assert parse_chain("gnn_ec=ingest,track_gnn_ec") == ("gnn_ec", ["ingest", "track_gnn_ec"])
     with pytest.raises(TrackrecError, match="METHOD=STAGE"):
         parse_chain("gnn_ec")
+
+
+def test_report_command_adds_the_throughput_section(tmp_path) -> None:
+    import json
+
+    from test_report import write_benchmark, write_metrics
+
+    from trackrec.cli import main
+
+    for event, score in (("event000000001", 0.8), ("event000000002", 0.9)):
+        write_metrics(tmp_path, "dbscan", event, {"trackml_score": score})
+        write_benchmark(tmp_path, "ingest", event, 1.0, 100.0)
+        write_benchmark(tmp_path, "track_dbscan", event, 3.0, 100.0)
+    write_benchmark(tmp_path, "infer_gnn/x", "event000000001", 99.0, 100.0)  # not in the chain
+    assert main(["report", "--results-dir", str(tmp_path),
+                 "--chain", "dbscan=ingest,track_dbscan"]) == 0
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    got = summary["throughput"]["dbscan"]
+    assert got["seconds_per_event"] == 4.0
+    assert got["throughput_score"] == pytest.approx(math.sqrt(math.log(1 + 150)) * 0.35)
+    assert "TrackML throughput score" in (tmp_path / "report" / "report.html").read_text()
+    assert any(s["title"] == "TrackML throughput score" for s in summary["sections"])
