@@ -144,7 +144,9 @@ def print_tables(label: str, per_event: list[dict[str, tuple[float, float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
-    parser.add_argument("--events", type=int, default=2, help="simulated test events")
+    parser.add_argument("--events", type=int, default=2,
+                        help="simulated test events (0: only the validation event, for the "
+                        "scan, and the real events)")
     parser.add_argument("--pileup", type=float, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--real", nargs="*", default=None,
@@ -174,12 +176,13 @@ def main() -> None:
               f"{best['min_samples']}, validation eff_dm_pt0.9 {best['score']:.4f}")
         per_event = [run_stages(folder, n, args.models_dir, args.threads, ["--scan", str(scan)])
                      for n in tests]
-        print_tables(f"simulated pileup {args.pileup:g}", per_event, oc=True)
+        if per_event:
+            print_tables(f"simulated pileup {args.pileup:g}", per_event, oc=True)
         print("\n| method | eff DM | eff perfect | eff LHC | fake rate | duplicate rate | "
               "TrackML score |  (pT > 0.9 GeV, mean over events)\n|---|---|---|---|---|---|---|")
         keys = ("eff_dm_pt0.9", "eff_perfect_pt0.9", "eff_lhc_pt0.9", "fake_rate_pt0.9",
                 "duplicate_rate_pt0.9", "trackml_score")
-        for i, method in enumerate(chains(True)):
+        for i, method in enumerate(chains(True) if tests else []):
             values = []
             for name in tests:
                 out = folder / f"{name}-metrics-{i}.json"
@@ -193,7 +196,13 @@ def main() -> None:
             real_events = []
             for prefix in real:
                 name = Path(prefix).name
-                timed("ingest", prefix, "--hits", str(folder / f"{name}-hits.parquet"),
+                # the full events have hits and particles but no truth: ingest the hits alone,
+                # as a test event
+                (folder / "real").mkdir(exist_ok=True)
+                hits_csv = Path(f"{prefix}-hits.csv.gz")
+                (folder / "real" / hits_csv.name).symlink_to(hits_csv.resolve())
+                timed("ingest", str(folder / "real" / name), "--hits",
+                      str(folder / f"{name}-hits.parquet"),
                       "--particles", str(folder / f"{name}-particles.parquet"))
                 real_events.append(run_stages(folder, name, args.models_dir, args.threads,
                                               ["--scan", str(scan)]))

@@ -238,6 +238,15 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
     summary = _check_run_layout(run, events, events[1:])
     assert "simulate_event" in summary["stages"]
     assert (run / "simulated" / "detectors.csv.gz").exists()
+    # the GNN methods beside the baseline: tracks of every hit, scored, with chain times
+    for method in ("gnn_ec", "gnn_oc"):
+        for event in events[1:]:
+            tracks = read_table(run / "tracks" / method / f"{event}.parquet", "tracks")
+            hits = read_table(run / "hits" / f"{event}.parquet", "hits", columns=["hit_id"])
+            assert sorted(tracks["hit_id"]) == sorted(hits["hit_id"])
+        assert summary["methods"][method]["trackml_score"]["n"] == 2
+        assert summary["throughput"][method]["missing_stages"] == []
+        assert summary["throughput"][method]["seconds_per_event"] > 0
 
 
 def test_trackml_run_is_complete(trackml_run: Path) -> None:
