@@ -81,6 +81,13 @@ def test_walkthrough_takes_same_layer_hits_along() -> None:
     assert _tracks(labels) == {frozenset({0, 2, 4, 5}), frozenset({1, 3, 6})}
 
 
+def test_walkthrough_steps_to_the_hit_a_skip_edge_passes() -> None:
+    # 0 -> 2 skips hit 1 (0 -> 1 -> 2 is the track); the skip edge scores best
+    src, dst, score = np.array([0, 0, 1, 2]), np.array([2, 1, 2, 3]), np.array([.9, .6, .7, .9])
+    labels = walkthrough_labels(4, src, dst, score, np.array([1.0, 2.0, 3.0, 4.0]), 0.5)
+    assert _tracks(labels) == {frozenset({0, 1, 2, 3})}
+
+
 def test_builders_on_empty_and_bad_input() -> None:
     empty = np.zeros(0)
     assert len(walkthrough_labels(0, empty, empty, empty, empty, 0.5)) == 0
@@ -116,7 +123,8 @@ def _reference_walk(n, src, dst, score, radius, cut, layer):
             path.append(node)
             direct = [d for _, _, d in out[node] if label[d] < 0]
             if direct:
-                node = direct[0]
+                between = [m for m in direct[1:] if direct[0] in [t for _, _, t in out[m]]]
+                node = between[0] if between else direct[0]
                 continue
             hops = []
             for j, (w1, _, mid) in enumerate(out[node]):

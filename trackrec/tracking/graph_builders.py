@@ -8,7 +8,8 @@ label (int64, ``>= 0``; hits on no kept edge are single-hit tracks).
 - :func:`component_labels`: connected components of the edges with ``score >= score_cut``
   (the Exa.TrkX baseline). Two tracks joined by one wrong edge, or sharing a hit, merge.
 - :func:`walkthrough_labels`: starting from the innermost unassigned hit, follow the
-  highest-scoring kept edge outwards to an unassigned hit, hit by hit, until none is left;
+  highest-scoring kept edge outwards to an unassigned hit, hit by hit, until none is left
+  (when that edge skips a hit that the kept edges join in between, step to that hit first);
   then start again from the next innermost unassigned hit. A hit belongs to one track only:
   when a walk meets a hit another track already took, it hops over it to that hit's best
   unassigned successor (both edges kept), so two tracks crossing at a shared hit stay two
@@ -117,11 +118,30 @@ def walkthrough_labels(
 
 
 @njit(cache=True)
+def _has_edge(a, b, offsets, targets):  # pragma: no cover - numba
+    for e in range(offsets[a], offsets[a + 1]):
+        if targets[e] == b:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _best_next(node, offsets, targets, scores, labels):  # pragma: no cover - numba
-    """Best unassigned successor of ``node``: directly, else hopping over a taken hit."""
+    """Best unassigned successor of ``node``: directly, else hopping over a taken hit.
+
+    A direct successor that the best one is itself a successor of comes first (the best
+    edge skipped a layer; take the hit between), the best-scoring such one.
+    """
     for e in range(offsets[node], offsets[node + 1]):
-        if labels[targets[e]] < 0:
-            return targets[e]  # edges are sorted best first
+        best = targets[e]
+        if labels[best] < 0:  # edges are sorted best first
+            for f in range(offsets[node], offsets[node + 1]):
+                middle = targets[f]
+                if middle != best and labels[middle] < 0 and _has_edge(
+                    middle, best, offsets, targets
+                ):
+                    return middle
+            return best
     best, best_score = -1, -1.0
     for e in range(offsets[node], offsets[node + 1]):
         middle = targets[e]
@@ -132,14 +152,6 @@ def _best_next(node, offsets, targets, scores, labels):  # pragma: no cover - nu
                     best, best_score = targets[f], hop
                 break  # the first unassigned successor of middle is its best
     return best
-
-
-@njit(cache=True)
-def _has_edge(a, b, offsets, targets):  # pragma: no cover - numba
-    for e in range(offsets[a], offsets[a + 1]):
-        if targets[e] == b:
-            return True
-    return False
 
 
 @njit(cache=True)
