@@ -178,8 +178,9 @@ def main() -> None:
                      for n in tests]
         if per_event:
             print_tables(f"simulated pileup {args.pileup:g}", per_event, oc=True)
-        print("\n| method | eff DM | eff perfect | eff LHC | fake rate | duplicate rate | "
-              "TrackML score |  (pT > 0.9 GeV, mean over events)\n|---|---|---|---|---|---|---|")
+        if tests:
+            print("\n| method | eff DM | eff perfect | eff LHC | fake rate | duplicate rate | "
+                  "TrackML score |  (pT > 0.9 GeV, mean over events)\n|---|---|---|---|---|---|---|")
         keys = ("eff_dm_pt0.9", "eff_perfect_pt0.9", "eff_lhc_pt0.9", "fake_rate_pt0.9",
                 "duplicate_rate_pt0.9", "trackml_score")
         for i, method in enumerate(chains(True) if tests else []):
