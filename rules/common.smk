@@ -20,6 +20,25 @@ from trackrec.errors import TrackrecError
 from snakemake.logging import logger
 from trackrec.noise.stage import noise_model_file, relevant_config
 
+def gnn_runnable_methods(config, plan, pretrained):
+    """tracking.methods, less the GNN methods when there are no GNN models to run them with
+    (no training events and no shipped models; said on stderr); a GNN method whose model is
+    not in gnn.models is a config error."""
+    needs = {"gnn_ec": config["tracking"]["gnn_ec"]["classifier"], "gnn_oc": "condensation"}
+    methods = config["tracking"]["methods"]
+    for method in methods:
+        if method in needs and needs[method] not in config["gnn"]["models"]:
+            raise SystemExit(f"trackrec: error: tracking.methods has {method}, which needs "
+                             f"{needs[method]} in gnn.models")
+    if pretrained or plan.splits["train"]:
+        return list(methods)
+    dropped = [m for m in methods if m in needs]
+    if dropped:
+        print(f"trackrec: no training events and models.source is train: "
+              f"{', '.join(dropped)} left out", file=sys.stderr)
+    return [m for m in methods if m not in needs]
+
+
 RUN = f"{config['results']}/{config['run']}"
 SIMULATED = f"{RUN}/simulated"
 try:  # a config or file problem (no test events, no data folder): one line, before any job
@@ -32,6 +51,7 @@ DETECTORS_FILE = trackml_detectors_file(config["data"]) if PLAN.trackml_files el
 TRACKML_DETECTORS = None if DETECTORS_FILE is None else str(DETECTORS_FILE)
 METHODS = config["tracking"]["methods"]
 PRETRAINED_MODELS = config["models"]["source"] == "pretrained"
+METHODS = gnn_runnable_methods(config, PLAN, PRETRAINED_MODELS)
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
 if config["noise_filter"]["model"] is False:  # YAML's bare `off`
     config["noise_filter"]["model"] = "off"
@@ -149,6 +169,7 @@ def get_benchmark_files(wildcards):
     files += expand(benchmark_path("import_tracks"), event=imported)
     files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
     files += expand(benchmark_path("filter_noise"), event=TEST_EVENTS)
+    files += get_chain_benchmark_files()
     return files
 
 
@@ -163,7 +184,8 @@ def get_report_sections(wildcards):
         kinds.append("graph")
         if GNN["models"]:
             kinds.append("models")
-    return expand(f"{RUN}/report/sections/{{kind}}.json", kind=kinds)
+    sections = expand(f"{RUN}/report/sections/{{kind}}.json", kind=kinds)
+    return sections + get_track_building_sections(wildcards)
 
 
 def get_section_summary(wildcards):
@@ -475,3 +497,82 @@ def report_after_failure():
         logger.error(f"trackrec: no partial report ({status})")
     else:
         logger.error(f"trackrec: report of the events that finished: {partial}/report.html")
+
+
+# GNN track building (rules/track_building.smk)
+GNN_EC = config["tracking"]["gnn_ec"]
+GNN_OC = config["tracking"]["gnn_oc"]
+# the DBSCAN parameters of gnn_oc are scanned when there are validation events with truth
+OC_SCAN_EVENTS = list(PLAN.splits["val"])
+
+
+def get_gnn_ec_scores(wildcards):
+    return f"{RUN}/scores/{GNN_EC['classifier']}/{wildcards.event}.parquet"
+
+
+def get_gnn_ec_options(wildcards):
+    return cli_options(GNN_EC)
+
+
+def get_oc_scan_files(table):
+    """Condensation scores, hits or particles of the scan's validation events."""
+    pattern = {
+        "scores": f"{RUN}/scores/condensation/{{event}}.parquet",
+        "hits": f"{RUN}/hits/{{event}}.parquet",
+        "particles": f"{RUN}/particles/{{event}}.parquet",
+    }[table]
+    return expand(pattern, event=OC_SCAN_EVENTS)
+
+
+def get_oc_scan_options(wildcards):
+    options = {k: GNN_OC[k] for k in ("eps_grid", "min_samples_grid", "beta_min")}
+    options.update({k: config["metrics"][k] for k in ("max_abs_eta", "min_track_hits")})
+    return cli_options(options)
+
+
+def get_gnn_oc_inputs(wildcards):
+    inputs = {"scores": f"{RUN}/scores/condensation/{wildcards.event}.parquet"}
+    if OC_SCAN_EVENTS:
+        inputs["scan"] = f"{RUN}/models/gnn_oc_dbscan_scan.json"
+    return inputs
+
+
+def get_gnn_oc_options(wildcards, input):
+    """The scan's choice when there is one, else the configured eps and min_samples."""
+    if "scan" in input.keys():
+        return f"--scan {shlex.quote(input.scan)}"
+    return cli_options({k: GNN_OC[k] for k in ("eps", "min_samples", "beta_min")})
+
+
+def get_track_building_sections(wildcards):
+    """The DBSCAN scan's report section when gnn_oc runs with a scan."""
+    if "gnn_oc" in METHODS and OC_SCAN_EVENTS:
+        return [f"{RUN}/report/sections/gnn_oc_dbscan_scan.json"]
+    return []
+
+
+# stages (benchmark folders) of each method's chain from hits to tracks, for the
+# throughput score of the report
+METHOD_CHAINS = {
+    "dbscan_baseline": ["ingest", "track_dbscan_baseline"],
+    "gnn_ec": ["ingest", "build_graph", f"infer_gnn/{GNN_EC['classifier']}", "track_gnn_ec"],
+    "gnn_oc": ["ingest", "build_graph", "infer_gnn/condensation", "track_gnn_oc"],
+}
+
+
+def get_chain_benchmark_files():
+    """Benchmarks of the chain stages of the GNN methods on the test events."""
+    stages = {s for m in METHODS if m in ("gnn_ec", "gnn_oc") for s in METHOD_CHAINS[m][1:-1]}
+    return [f"{RUN}/benchmarks/{s}/{e}.tsv" for s in sorted(stages) for e in TEST_EVENTS]
+
+
+def get_method_chain_options(wildcards):
+    """``--chain METHOD=STAGE,...`` for the report's throughput score."""
+    return " ".join(
+        f"--chain {shlex.quote(m + '=' + ','.join(METHOD_CHAINS[m]))}" for m in METHODS if m in METHOD_CHAINS
+    )
+
+
+def get_report_options(wildcards, input):
+    """The report's section options and the methods' chains (throughput scores)."""
+    return f"{get_report_section_options(wildcards, input)} {get_method_chain_options(wildcards)}"

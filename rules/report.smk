@@ -82,7 +82,8 @@ rule report:
         ),
     params:
         folder=get_output_folder,
-        options=get_report_section_options,  # "--section FILE ...", each word quoted
+        # "--section FILE ..." and "--chain METHOD=STAGE,..." (throughput), each word quoted
+        options=get_report_options,
     conda:
         "../envs/trackrec.yaml"
     log:

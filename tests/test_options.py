@@ -95,6 +95,14 @@ def _config_options() -> list[tuple[str, dict, str, str]]:
     found = []
     for key, prop in props["tracking"]["properties"]["dbscan_baseline"]["properties"].items():
         found.append((f"tracking.dbscan_baseline.{key}", prop, "track-dbscan", key))
+    gnn_ec = props["tracking"]["properties"]["gnn_ec"]["properties"]
+    found.append(("tracking.gnn_ec.score_cut", gnn_ec["score_cut"], "build-tracks-edges",
+                  "score_cut"))
+    gnn_oc = props["tracking"]["properties"]["gnn_oc"]["properties"]
+    for key in ("eps_grid", "min_samples_grid", "beta_min"):
+        found.append((f"tracking.gnn_oc.{key}", gnn_oc[key], "scan-oc-dbscan", key))
+    for key in ("eps", "min_samples", "beta_min"):
+        found.append((f"tracking.gnn_oc.{key}", gnn_oc[key], "build-tracks-oc", key))
     for key, prop in props["metrics"]["properties"].items():
         found.append((f"metrics.{key}", prop, "evaluate", key))
     for key, prop in props["data"]["properties"]["simulate"]["properties"].items():

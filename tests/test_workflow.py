@@ -46,11 +46,11 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
     assert job_counts(result.stdout) == {
         "all": 1,
         "build_graph": 6,
-        "evaluate": 2,
+        "evaluate": 6,  # 3 methods x 2 test events
         "evaluate_graph": 2,
         "graph_cuts": 1,
         "fit_summary": 1,
-        "fit_tracks": 2,
+        "fit_tracks": 6,
         "filter_noise": 6,  # every event: graphs of the training events too
         "ingest": 6,
         "plan_file": 1,
@@ -60,8 +60,11 @@ def test_dry_run_of_default_config_schedules_every_stage(tmp_path: Path) -> None
         "simulate_detector": 1,
         "simulate_event": 6,
         "track_dbscan_baseline": 2,
+        "track_gnn_ec": 2,
+        "track_gnn_oc": 2,
+        "scan_oc_dbscan": 1,  # DBSCAN of gnn_oc scanned on the validation event
         "train_gnn": 3,
-        "infer_gnn": 6,
+        "infer_gnn": 7,  # 3 models x 2 test events, and condensation on the validation event
         "evaluate_edges": 4,
         "summarise_gnn": 1,
         "report_noise_filter": 1,
@@ -172,11 +175,11 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
     assert job_counts(result.stdout) == {
         "all": 1,
         "build_graph": 5,
-        "evaluate": 1,
+        "evaluate": 3,
         "evaluate_graph": 1,
         "graph_cuts": 1,
         "fit_summary": 1,
-        "fit_tracks": 1,
+        "fit_tracks": 3,
         "filter_noise": 5,
         "ingest": 5,
         "plan_file": 1,
@@ -186,8 +189,11 @@ def test_train_on_simulated_events_evaluate_on_trackml(tmp_path: Path, sample_di
         "simulate_detector": 1,
         "simulate_event": 4,
         "track_dbscan_baseline": 1,
+        "track_gnn_ec": 1,
+        "track_gnn_oc": 1,
+        "scan_oc_dbscan": 1,
         "train_gnn": 3,
-        "infer_gnn": 3,
+        "infer_gnn": 4,
         "evaluate_edges": 2,
         "summarise_gnn": 1,
         "report_noise_filter": 1,
@@ -259,6 +265,15 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
     summary = _check_run_layout(run, events, events[1:])
     assert "simulate_event" in summary["stages"]
     assert (run / "simulated" / "detectors.csv.gz").exists()
+    # the GNN methods beside the baseline: tracks of every hit, scored, with chain times
+    for method in ("gnn_ec", "gnn_oc"):
+        for event in events[1:]:
+            tracks = read_table(run / "tracks" / method / f"{event}.parquet", "tracks")
+            hits = read_table(run / "hits" / f"{event}.parquet", "hits", columns=["hit_id"])
+            assert sorted(tracks["hit_id"]) == sorted(hits["hit_id"])
+        assert summary["methods"][method]["trackml_score"]["n"] == 2
+        assert summary["throughput"][method]["missing_stages"] == []
+        assert summary["throughput"][method]["seconds_per_event"] > 0
 
 
 # each stage's section in report.html: its title and the alt texts of its plots
@@ -371,7 +386,7 @@ def test_metrics_edit_rewrites_the_plan_and_the_report(simulated_run: Path) -> N
     assert result.returncode == 0, result.stderr
     # the graph metrics take metrics.max_abs_eta too: they, the graph summary and its section
     assert job_counts(result.stdout) == {
-        "all": 1, "evaluate": 2, "evaluate_graph": 2, "plan_file": 1, "report": 1,
+        "all": 1, "evaluate": 6, "evaluate_graph": 2, "plan_file": 1, "report": 1,
         "report_graph": 1, "report_section": 1,
     }
 
@@ -426,7 +441,8 @@ def test_external_tracker_is_scored_and_reported_like_ours(
             else:
                 assert got[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (method, key)
     summary = json.loads((run / "report" / "summary.json").read_text())
-    assert set(summary["methods"]) == {"dbscan_baseline", "challenge", "their_ckf"}
+    assert set(summary["methods"]) == {"dbscan_baseline", "gnn_ec", "gnn_oc", "challenge",
+                                       "their_ckf"}
     assert summary["failed_events"] == [
         {"method": "their_ckf", "event": "event000001002", "reason": "no metrics file"}
     ]

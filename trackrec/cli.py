@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "trackrec.io.command",
     "trackrec.io.submission_command",
     "trackrec.tracking.command",
+    "trackrec.tracking.gnn_command",
     "trackrec.metrics.command",
     "trackrec.report.command",
     "trackrec.report.section_command",

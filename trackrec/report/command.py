@@ -79,6 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"--{option}", help=f"where to write {meaning} (default: in the folder)"
         )
     parser.add_argument("--title", default=None, help="report title (default: from the run)")
+    parser.add_argument(
+        "--chain",
+        action="append",
+        default=[],
+        metavar="METHOD=STAGE,...",
+        help="a method's stages from hits to tracks (benchmark folders, e.g. "
+        "infer_gnn/interaction_network), for its TrackML throughput score; repeatable",
+    )
     parser.set_defaults(handler=run_report)
 
 
@@ -116,6 +124,9 @@ def run_report(args: argparse.Namespace) -> None:
         metrics, benchmarks, args.expected_events, plan, sections, run_name=run_name,
         log_dir=logs,
     )
+    if args.chain:
+        sections.append(_throughput_section(summary, benchmarks, args.chain))
+        summary["sections"].append(sections[-1].to_json())
     title = args.title or f"trackrec report: {summary['provenance']['run']}"
     overrides = {
         field: Path(getattr(args, option.replace("-", "_")))
@@ -125,3 +136,26 @@ def run_report(args: argparse.Namespace) -> None:
     outputs = dataclasses.replace(ReportOutputs.in_folder(folder), **overrides)
     write_report(summary, curves, outputs, title, sections=sections)
     print(f"report written to {outputs.html}")
+
+
+def _throughput_section(summary: dict, benchmarks: list, chain_options: list[str]):
+    """Add ``throughput`` to ``summary`` and return its report section."""
+    from trackrec.report.sections import ReportSection
+    from trackrec.report.summary import read_benchmark_file
+    from trackrec.report.throughput import (
+        benchmark_stage_path,
+        chain_throughput,
+        parse_chain,
+        throughput_section_json,
+    )
+
+    chains = dict(parse_chain(c) for c in chain_options)
+    seconds: dict[str, list[float]] = {}
+    for path in benchmarks:
+        seconds.setdefault(benchmark_stage_path(path), []).append(read_benchmark_file(path)["s"])
+    summary["throughput"] = chain_throughput(chains, seconds, summary["methods"])
+    raw = throughput_section_json(summary["throughput"])
+    return ReportSection(
+        title=raw["title"], text=raw["text"], metrics=raw["metrics"],
+        columns=raw["table"]["columns"], rows=raw["table"]["rows"], order=raw["order"],
+    )
