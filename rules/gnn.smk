@@ -39,8 +39,6 @@ if not PRETRAINED_MODELS:
 
 
 rule infer_gnn:
-    group:
-        "gnn"
     input:
         hits=get_stage_hits,
         graph=f"{RUN}/graphs/{{event}}.parquet",
@@ -66,8 +64,6 @@ rule infer_gnn:
 
 
 rule evaluate_edges:
-    group:
-        "learned"
     input:
         hits=get_stage_hits,
         particles=f"{RUN}/particles/{{event}}.parquet",

@@ -4,8 +4,6 @@
 
 
 rule track_gnn_ec:
-    group:
-        "learned"
     input:
         hits=get_stage_hits,
         scores=get_gnn_ec_scores,
@@ -45,8 +43,6 @@ rule scan_oc_dbscan:
 
 
 rule track_gnn_oc:
-    group:
-        "learned"
     input:
         unpack(get_gnn_oc_inputs),
     output:

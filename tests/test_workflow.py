@@ -146,13 +146,15 @@ def test_test_events_without_truth_get_tracks_but_no_metrics(
         "all": 1,
         "build_graph": 1,
         "filter_noise": 1,
-        "fit_tracks": 1,
+        "fit_tracks": 3,
         "infer_gnn": 3,
         "ingest": 1,
         "install_pretrained_npz": 2,
         "install_pretrained_pt": 3,
         "plan_file": 1,
         "track_dbscan_baseline": 1,
+        "track_gnn_ec": 1,
+        "track_gnn_oc": 1,
     }
     # training the filter without training events is a one-line error before any job
     result = snakemake("-n", *config_args(tmp_path / "results", data))
@@ -265,11 +267,12 @@ def test_simulated_run_is_complete(simulated_run: Path) -> None:
     summary = _check_run_layout(run, events, events[1:])
     assert "simulate_event" in summary["stages"]
     assert (run / "simulated" / "detectors.csv.gz").exists()
-    # the GNN methods beside the baseline: tracks of every hit, scored, with chain times
+    # the GNN methods beside the baseline: tracks of every hit the noise filter kept (the
+    # removed ones count as tracks of their own in the metrics), scored, with chain times
     for method in ("gnn_ec", "gnn_oc"):
         for event in events[1:]:
             tracks = read_table(run / "tracks" / method / f"{event}.parquet", "tracks")
-            hits = read_table(run / "hits" / f"{event}.parquet", "hits", columns=["hit_id"])
+            hits = read_table(run / "filtered" / f"{event}.parquet", "filtered", columns=["hit_id"])
             assert sorted(tracks["hit_id"]) == sorted(hits["hit_id"])
         assert summary["methods"][method]["trackml_score"]["n"] == 2
         assert summary["throughput"][method]["missing_stages"] == []
@@ -299,7 +302,7 @@ def test_simulated_run_reports_every_stage(simulated_run: Path) -> None:
         for alt in images:
             assert f'alt="{alt}" src="data:image/png;base64,' in part, (title, alt)
     summary = json.loads((report / "summary.json").read_text())
-    assert [s["title"] for s in summary["sections"]] == list(STAGE_SECTIONS)
+    assert [s["title"] for s in summary["sections"]] == [*STAGE_SECTIONS, "TrackML throughput score"]
     # issue #11: the models entry, from the GNN stage's own summary
     stage = json.loads((report / "models.json").read_text())["models"]
     assert set(summary["models"]) == {"interaction_network", "euclidnet", "condensation"}
@@ -352,9 +355,13 @@ def test_shipped_noise_filter_on_the_real_sample(trackml_run: Path) -> None:
 def test_trackml_run_is_complete(trackml_run: Path) -> None:
     summary = _check_run_layout(trackml_run / "trackml", ["event000000001"], ["event000000001"])
     assert "simulate_event" not in summary["stages"]
-    # no training events, no shipped models: the fit is the only stage section
-    assert [s["title"] for s in summary["sections"]] == ["Track fit (Kalman filter)"]
-    assert "models" not in summary
+    # no training events: the shipped models run, and their stages have sections (no
+    # training curves: nothing was trained)
+    assert [s["title"] for s in summary["sections"]] == [
+        "Track fit (Kalman filter)", "Graph construction", "GNN models",
+        "TrackML throughput score",
+    ]
+    assert set(summary["models"]) == {"interaction_network", "euclidnet", "condensation"}
     page = (trackml_run / "trackml" / "report" / "report.html").read_text()
     assert 'alt="fit resolution vs eta"' in _section_html(page, "Track fit (Kalman filter)")
 
