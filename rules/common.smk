@@ -55,6 +55,7 @@ METHODS = gnn_runnable_methods(config, PLAN, PRETRAINED_MODELS)
 PRETRAINED_DIR = os.path.join(workflow.basedir, config["models"]["pretrained_dir"])
 if config["noise_filter"]["model"] is False:  # YAML's bare `off`
     config["noise_filter"]["model"] = "off"
+NOISE_FILTER_ON = config["noise_filter"]["model"] != "off"
 NOISE_MODEL_FILE = noise_model_file(f"{RUN}/models", config["noise_filter"]["model"])  # None: off/oracle
 if NOISE_MODEL_FILE and not PRETRAINED_MODELS and not PLAN.splits["train"]:
     raise SystemExit(
@@ -168,7 +169,8 @@ def get_benchmark_files(wildcards):
     imported = [f"{m}/{e}" for m, events in EXTERNAL_EVENTS.items() for e in events]
     files += expand(benchmark_path("import_tracks"), event=imported)
     files += expand(benchmark_path("evaluate"), event=scored_external_pairs())
-    files += expand(benchmark_path("filter_noise"), event=TEST_EVENTS)
+    if NOISE_FILTER_ON:
+        files += expand(benchmark_path("filter_noise"), event=TEST_EVENTS)
     files += get_chain_benchmark_files()
     return files
 
@@ -315,9 +317,10 @@ def get_final_outputs(wildcards):
         outputs += [f"{RUN}/report/fit/fit_summary.json"]
     outputs += get_graph_outputs()
     outputs += get_gnn_outputs()
-    outputs += expand(f"{RUN}/filtered/{{event}}.parquet", event=TEST_EVENTS)
-    if SCORED_EVENTS:
-        outputs += [f"{RUN}/noise_filter/report/summary.json"]
+    if NOISE_FILTER_ON:  # off: every stage reads the hit tables, nothing to filter or report
+        outputs += expand(f"{RUN}/filtered/{{event}}.parquet", event=TEST_EVENTS)
+        if SCORED_EVENTS:
+            outputs += [f"{RUN}/noise_filter/report/summary.json"]
     return outputs
 
 
@@ -329,7 +332,7 @@ GRAPH_MODEL = {"geometric": "graph_cuts.npz", "embedding": "graph_embedding.pt"}
 def get_stage_hits(wildcards):
     """The hits the stages after the noise filter read: the hits it kept, or all of them
     with noise_filter.model off (graph rows index this table)."""
-    if config["noise_filter"]["model"] == "off":
+    if not NOISE_FILTER_ON:
         return f"{RUN}/hits/{wildcards.event}.parquet"
     return f"{RUN}/filtered/{wildcards.event}.parquet"
 

@@ -27,6 +27,10 @@ from trackrec.report.failures import explain_failures, failure_reasons, log_erro
 from conftest import REPO_ROOT
 from workflow_helpers import config_args, job_counts, snakemake
 
+# these tests are about SLURM and failures, not the learned stages: keep the runs small
+# (no noise-filter training, hence no graph or GNN stages without training events)
+NOISE_OFF = {"model": "off"}
+
 # --- reasons from logs -----------------------------------------------------------------
 
 
@@ -163,7 +167,7 @@ def test_bad_events_fail_alone_and_the_report_says_why(tmp_path: Path, sample_di
         "trackml_dir": str(folder),
         "split": {"train": 0, "val": 0, "test": 1.0},
     }
-    result = snakemake("--cores", "2", "--keep-going", *config_args(tmp_path, data))
+    result = snakemake("--cores", "2", "--keep-going", *config_args(tmp_path, data, noise_filter=NOISE_OFF))
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     run = tmp_path / "default"
@@ -204,7 +208,7 @@ def outputs_of(run: Path) -> dict[str, int]:
     """Every output file of a run (not logs or benchmarks) with its modification time."""
     return {
         str(p.relative_to(run)): p.stat().st_mtime_ns
-        for folder in ("simulated", "hits", "particles", "tracks", "metrics")
+        for folder in ("simulated", "hits", "particles", "tracks", "fitted", "metrics")
         for p in (run / folder).rglob("*")
         if p.is_file() and not p.name.startswith(".")
     }
@@ -213,7 +217,7 @@ def outputs_of(run: Path) -> dict[str, int]:
 @pytest.mark.slow
 def test_killed_run_resumes_with_only_unfinished_work(tmp_path: Path) -> None:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [sys.executable, "-m", "snakemake", "--cores", "1", *config_args(tmp_path, RESUMED)]
+    command = [sys.executable, "-m", "snakemake", "--cores", "1", *config_args(tmp_path, RESUMED, noise_filter=NOISE_OFF)]
     run = tmp_path / "default"
     # snakemake and its running job are killed together, as when the session or node dies
     process = subprocess.Popen(
@@ -235,7 +239,7 @@ def test_killed_run_resumes_with_only_unfinished_work(tmp_path: Path) -> None:
 
     # Snakemake names the outputs of the job it saw running (finished or not: it cannot
     # know) as incomplete and asks for --rerun-incomplete, which the slurm profile sets
-    check = snakemake("-n", *config_args(tmp_path, RESUMED))
+    check = snakemake("-n", *config_args(tmp_path, RESUMED, noise_filter=NOISE_OFF))
     incomplete = set()
     if check.returncode != 0:
         assert "IncompleteFilesException" in check.stdout + check.stderr, check.stdout[-3000:]
@@ -249,7 +253,7 @@ def test_killed_run_resumes_with_only_unfinished_work(tmp_path: Path) -> None:
     finished = {k: v for k, v in before.items() if k not in incomplete}
 
     # what a rerun plans: exactly the jobs whose outputs are missing or incomplete
-    plan = snakemake("-n", "--rerun-incomplete", *config_args(tmp_path, RESUMED))
+    plan = snakemake("-n", "--rerun-incomplete", *config_args(tmp_path, RESUMED, noise_filter=NOISE_OFF))
     assert plan.returncode == 0, plan.stdout + plan.stderr
     missing = {
         rule: 4 - sum(k.startswith(folder) and k.endswith(suffix) for k in finished)
@@ -258,15 +262,19 @@ def test_killed_run_resumes_with_only_unfinished_work(tmp_path: Path) -> None:
             ("ingest", "hits/", ""),
             ("track_dbscan_baseline", "tracks/", ""),
             ("evaluate", "metrics/", ""),
+            ("fit_tracks", "fitted/", ""),
         )
     }
-    expected = {rule: n for rule, n in missing.items() if n} | {"report": 1, "all": 1}
+    missing["plan_file"] = int("plan.json" not in finished)
+    # the run's summaries come last: never finished before the kill
+    summaries = {"fit_summary": 1, "report_section": 1, "report": 1, "all": 1}
+    expected = {rule: n for rule, n in missing.items() if n} | summaries
     assert job_counts(plan.stdout) == expected, plan.stdout[-3000:]
 
     # the killed run left its lock: the user removes it (Snakemake says how), then reruns
-    unlock = snakemake("--unlock", *config_args(tmp_path, RESUMED))
+    unlock = snakemake("--unlock", *config_args(tmp_path, RESUMED, noise_filter=NOISE_OFF))
     assert unlock.returncode == 0, unlock.stdout + unlock.stderr
-    resumed = snakemake("--cores", "2", "--rerun-incomplete", *config_args(tmp_path, RESUMED))
+    resumed = snakemake("--cores", "2", "--rerun-incomplete", *config_args(tmp_path, RESUMED, noise_filter=NOISE_OFF))
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     after = outputs_of(run)
     # nothing that had finished ran again, and the run is complete

@@ -22,6 +22,10 @@ import pytest
 from conftest import REPO_ROOT
 from workflow_helpers import config_args, probe_workflow, snakemake
 
+# these tests are about SLURM and failures, not the learned stages: keep the runs small
+# (no noise-filter training, hence no graph or GNN stages without training events)
+NOISE_OFF = {"model": "off"}
+
 pytestmark = pytest.mark.slurm
 
 
@@ -67,7 +71,7 @@ def test_profile_runs_the_workflow_on_slurm(
         # the DBSCAN rule's 4 threads are 4 CPUs per task; the test node may have only 2
         "--max-threads",
         "2",
-        *config_args(tmp_path, data),
+        *config_args(tmp_path, data, noise_filter=NOISE_OFF),
         timeout=600,
     )
     output = result.stdout + result.stderr
@@ -156,7 +160,7 @@ def test_cancelled_job_is_retried_and_results_match_a_local_run(
     command = [
         sys.executable, "-m", "snakemake", "--profile", "slurm",
         "--workflow-profile", str(site_profile(tmp_path / "site")), *FAST_STATUS,
-        "--group-components", "events=2", *config_args(tmp_path / "slurm", data),
+        "--group-components", "events=2", *config_args(tmp_path / "slurm", data, noise_filter=NOISE_OFF),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -184,7 +188,7 @@ def test_cancelled_job_is_retried_and_results_match_a_local_run(
     assert "JobState=CANCELLED" in slurm_job(cancelled)
     assert "Trying to restart job" in output, output[-4000:]
 
-    local = snakemake("--cores", "2", *config_args(tmp_path / "local", data))
+    local = snakemake("--cores", "2", *config_args(tmp_path / "local", data, noise_filter=NOISE_OFF))
     assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
     on_slurm = read_results(tmp_path / "slurm" / "default")
     on_laptop = read_results(tmp_path / "local" / "default")
